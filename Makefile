@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Both work on a bare Debian machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint bench install install-system clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PIP) install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve http://localhost:8080 with embedded defaults and print a user link and an admin link.
+run: $(STAMP)
+	$(PY) -m chatbox
+
+## Install what the tests need (Debian packages and the Python environment), then run the whole suite.
+test: install-system $(STAMP)
+	scripts/test.sh
+
+test-fast: $(STAMP)
+	CHATBOX_SKIP_BROWSER=1 scripts/test.sh -x -q
+
+install-system:
+	scripts/install-system.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check chatbox tests bench
+	$(VENV)/bin/ruff format --check chatbox tests bench
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache data

@@ -1,0 +1,74 @@
+"""Chatbox: real-time chat between people and AI models, with human staff who can step in.
+
+Only ``create_app`` builds an application; importing this package connects to nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from chatbox.settings import Settings
+
+__version__ = "0.1.0"
+log = logging.getLogger("chatbox")
+
+
+def create_app(settings: Settings | None = None, bus=None) -> Flask:
+    """Build the app: settings → storage → services → blueprints → error handlers.
+
+    Raises SettingsError when the configuration is unusable.
+    """
+    from chatbox import auth, models, storage
+    from chatbox.chat import bp as chat_bp
+    from chatbox.chat.socket import sock
+    from chatbox.ops import bp as ops_bp
+    from chatbox.ops import http, metrics
+    from chatbox.services import build
+
+    settings = settings or Settings.load()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                static_url_path=f"{settings.prefix}/static")
+    app.config["CHATBOX_SETTINGS"] = settings
+    app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None, "max_message_size": settings.max_message_size}
+    app.config["MAX_CONTENT_LENGTH"] = None
+
+    storage.connect(settings)
+    services = build(settings, bus=bus)
+    app.extensions["chatbox"] = services
+
+    auth.init_app(app)
+    http.init_app(app)
+    metrics.init_app(app)
+    sock.init_app(app)
+    app.register_blueprint(chat_bp, url_prefix=settings.prefix)
+    app.register_blueprint(ops_bp, url_prefix=settings.prefix)
+    _register_optional_features(app, settings)
+
+    if settings.cors_allowed_origins:
+        from flask_cors import CORS
+
+        CORS(app, origins=settings.cors_allowed_origins, supports_credentials=True, max_age=43200,
+             allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "X-CSRF-TOKEN"],
+             expose_headers=["Content-Length"])
+
+    import gevent
+
+    gevent.spawn(models.ensure_indexes)
+    services.lifecycle.start()
+    return app
+
+
+def _register_optional_features(app: Flask, settings: Settings) -> None:
+    """Feature packages (pages, admin, files, notifications) plug in through their own ``init_app``."""
+    import importlib
+
+    for module in ("chatbox.pages", "chatbox.admin", "chatbox.files", "chatbox.notify"):
+        try:
+            feature = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        feature.init_app(app, settings)

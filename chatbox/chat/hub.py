@@ -1,0 +1,188 @@
+"""Who is listening: the sockets of this process, fed from the bus so every pod's sockets get every event.
+
+Session events go to every socket attached to the session on any pod (user devices and watching admins), except
+the socket they came from when ``origin`` names it. Control events (cancel a reply, a session changed, …) go to
+the callbacks registered with ``on``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from typing import Callable
+
+import gevent
+from gevent.queue import Empty, Full, Queue
+
+from chatbox.chat.protocol import Frame
+from chatbox.integrations.bus import Bus
+
+log = logging.getLogger("chatbox.hub")
+OUTBOX_LIMIT = 2048
+_PING = object()
+
+
+class Connection:
+    """One WebSocket: an outbox drained by its writer greenlet, which also sends keepalive pings.
+
+    A client too slow to drain its outbox is closed (1013) rather than silently losing frames: it resumes with
+    ``last_seq`` and misses nothing.
+    """
+
+    def __init__(self, ws, identity, ping_interval: float = 54.0, pong_wait: float = 60.0):
+        self.id = uuid.uuid4().hex
+        self.ws = ws
+        self.identity = identity
+        self.session_id = ""
+        self.watching = False  # an admin watching someone else's session
+        self.closed = False
+        self.close_code: int | None = None
+        self._ping_interval, self._pong_wait = ping_interval, pong_wait
+        self._outbox: Queue = Queue(maxsize=OUTBOX_LIMIT)
+        self._held: list[tuple[str, int | None, int | None]] | None = None
+
+    def send(self, frame: Frame) -> None:
+        self.deliver(frame.encode())
+
+    def deliver(self, text: str, seq: int | None = None, chunk: int | None = None) -> None:
+        if self.closed:
+            return
+        if self._held is not None:
+            self._held.append((text, seq, chunk))
+            return
+        try:
+            self._outbox.put_nowait(text)
+        except Full:
+            log.warning("closing a socket whose outbox is full", extra={"session_id": self.session_id})
+            self.close(1013, "Client too slow; reconnect with last_seq")
+
+    def hold(self) -> None:
+        """Buffer live events until ``release`` (used while replaying history)."""
+        self._held = []
+
+    def release(self, keep: Callable[[int | None, int | None], bool]) -> None:
+        held, self._held = self._held or [], None
+        for text, seq, chunk in held:
+            if keep(seq, chunk):
+                self.deliver(text, seq, chunk)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed, self.close_code = True, code
+        try:
+            self._outbox.put_nowait((code, reason))
+        except Full:
+            self._close_now(code, reason)
+
+    def drain_and_close(self, code: int, reason: str, timeout: float = 5.0) -> None:
+        """Send what is queued, then close (used at shutdown)."""
+        if self.closed:
+            return
+        self.closed, self.close_code = True, code
+        try:
+            self._outbox.put((code, reason), timeout=timeout)
+        except Full:
+            self._close_now(code, reason)
+
+    def _close_now(self, code: int, reason: str) -> None:
+        try:
+            self.ws.close(reason=code, message=reason)
+        except Exception:  # the peer may be gone already
+            pass
+
+    def run_writer(self) -> None:
+        from wsproto.events import Ping, TextMessage
+
+        clock = gevent.get_hub().loop
+        next_ping = clock.now() + self._ping_interval
+        ping_sent_at = None
+        while True:
+            wait = next_ping - clock.now()
+            if ping_sent_at is not None:
+                wait = min(wait, ping_sent_at + self._pong_wait - clock.now())
+            try:
+                item = self._outbox.get(timeout=max(wait, 0))
+            except Empty:
+                item = _PING
+            try:
+                if isinstance(item, tuple):
+                    self._close_now(*item)
+                    return
+                if item is not _PING:
+                    self.ws.sock.sendall(self.ws.ws.send(TextMessage(data=item)))
+                    continue
+                moment = clock.now()
+                if ping_sent_at is not None and self.ws.pong_received:
+                    ping_sent_at = None
+                if ping_sent_at is not None and moment >= ping_sent_at + self._pong_wait:
+                    self.closed = True
+                    self._close_now(1008, "Ping/Pong timeout")
+                    return
+                if moment >= next_ping:
+                    if ping_sent_at is None:
+                        self.ws.pong_received = False
+                        ping_sent_at = moment
+                    self.ws.sock.sendall(self.ws.ws.send(Ping()))
+                    next_ping = moment + self._ping_interval
+            except Exception:  # socket gone: the reader notices and cleans up
+                self.closed = True
+                return
+
+
+class Hub:
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self._members: dict[str, set[Connection]] = defaultdict(set)
+        self._callbacks: dict[str, list[Callable[[dict], None]]] = defaultdict(list)
+        self.connections: set[Connection] = set()
+        bus.subscribe(self._on_event)
+
+    # --- membership ------------------------------------------------------------------------------------------
+
+    def attach(self, conn: Connection, sid: str) -> None:
+        if conn.session_id and conn.session_id != sid:
+            self.detach(conn)
+        conn.session_id = sid
+        self._members[sid].add(conn)
+
+    def detach(self, conn: Connection) -> None:
+        members = self._members.get(conn.session_id)
+        if members is not None:
+            members.discard(conn)
+            if not members:
+                del self._members[conn.session_id]
+
+    def local(self, sid: str) -> set[Connection]:
+        return set(self._members.get(sid, ()))
+
+    def local_sessions(self) -> list[str]:
+        return list(self._members)
+
+    # --- events ----------------------------------------------------------------------------------------------
+
+    def broadcast(self, sid: str, frame: Frame, origin: str = "", chunk: int | None = None) -> None:
+        """Send a frame to every socket of the session on every pod (except ``origin``)."""
+        seq = frame.extra.get("seq")
+        self.bus.publish("s:" + sid, {"text": frame.encode(), "seq": seq, "chunk": chunk, "origin": origin})
+
+    def signal(self, kind: str, **data) -> None:
+        """Tell every pod (this one included) that something happened; see ``on``."""
+        self.bus.publish("c:" + kind, data)
+
+    def on(self, kind: str, callback: Callable[[dict], None]) -> None:
+        self._callbacks[kind].append(callback)
+
+    def _on_event(self, channel: str, event: dict) -> None:
+        if channel.startswith("s:"):
+            origin = event.get("origin")
+            for conn in list(self._members.get(channel[2:], ())):
+                if conn.id != origin:
+                    conn.deliver(event["text"], event.get("seq"), event.get("chunk"))
+        elif channel.startswith("c:"):
+            for callback in self._callbacks.get(channel[2:], ()):
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("control callback failed for %s", channel)

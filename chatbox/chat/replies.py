@@ -1,0 +1,220 @@
+"""The story of one AI reply: context, streaming, deadline, cancellation, persistence of text, usage and timing.
+
+Each session's replies run one after another on a per-session queue; each reply runs in its own greenlet so a
+takeover (from any pod) can cancel it mid-stream. The reply's ``seq`` is reserved when the user's message is
+accepted, so the history a reply sees is exactly what came before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import gevent
+from gevent.queue import Empty, Queue
+
+from chatbox.chat.protocol import Frame, error_frame, now
+from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
+
+log = logging.getLogger("chatbox.replies")
+
+
+class ReplyCancelled(Exception):
+    """Raised inside a reply greenlet to stop it (takeover, session ended)."""
+
+
+class ReplyTimeout(Exception):
+    pass
+
+
+@dataclass
+class ReplyJob:
+    sid: str
+    seq: int
+    model_id: str
+    user_id: str
+    finishing: bool = False
+    greenlet: gevent.Greenlet | None = field(default=None, repr=False)
+
+
+class SessionQueues:
+    """One FIFO per session on this process; a runner greenlet lives while its queue has work."""
+
+    def __init__(self, idle: float = 30.0):
+        self._queues: dict[str, Queue] = {}
+        self._idle = idle
+
+    def submit(self, sid: str, job: Callable[[], None]) -> None:
+        queue = self._queues.get(sid)
+        if queue is None:
+            queue = self._queues[sid] = Queue()
+            gevent.spawn(self._run, sid, queue)
+        queue.put(job)
+
+    def _run(self, sid: str, queue: Queue) -> None:
+        while True:
+            try:
+                job = queue.get(timeout=self._idle)
+            except Empty:
+                if queue.empty():
+                    self._queues.pop(sid, None)
+                    return
+                continue
+            try:
+                job()
+            except Exception:
+                log.exception("session job failed", extra={"session_id": sid})
+
+    def busy(self) -> int:
+        return sum(q.qsize() for q in self._queues.values())
+
+
+def build_context(system_prompt: str, history: list, budget: int) -> list[Turn]:
+    """System prompt, then the newest history that fits the token budget (oldest dropped first).
+
+    ``history`` holds PlainMessage objects in seq order; the last user message is always kept.
+    """
+    turns = [_turn(m) for m in history]
+    turns = [t for t in turns if t.content]
+    kept: list[Turn] = []
+    used = estimate_tokens(system_prompt)
+    for turn in reversed(turns):
+        cost = estimate_tokens(turn.content)
+        if kept and used + cost > budget:
+            break
+        kept.append(turn)
+        used += cost
+    kept.reverse()
+    return ([Turn("system", system_prompt)] if system_prompt else []) + kept
+
+
+def _turn(message) -> Turn:
+    if message.sender == "ai":
+        return Turn("assistant", message.content)
+    if message.sender == "admin":
+        name = message.meta.get("admin_name", "support agent")
+        return Turn("assistant", f"[{name}, a human support agent, wrote] {message.content}")
+    text = message.transcript or message.content
+    if message.file_id and not message.transcript:
+        label = message.meta.get("filename") or "a file"
+        text = f"{text}\n[The user sent {label}]".strip()
+    return Turn("user", text)
+
+
+class ReplyStreamer:
+    """Runs replies: ``start`` from the session queue; ``cancel`` from a control event on any pod."""
+
+    def __init__(self, settings, store, hub, providers, metrics=None, stream_deltas=None):
+        self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
+        self.metrics = metrics
+        # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
+        self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = (
+            stream_deltas or (lambda provider, request: provider.stream(request)))
+        self.running: dict[str, ReplyJob] = {}
+        hub.on("cancel_reply", self._on_cancel)
+
+    def run(self, job: ReplyJob) -> None:
+        job.greenlet = gevent.getcurrent()
+        self.running[job.sid] = job
+        try:
+            self._stream(job)
+        finally:
+            if self.running.get(job.sid) is job:
+                del self.running[job.sid]
+
+    def active(self) -> int:
+        return len(self.running)
+
+    def _on_cancel(self, event: dict) -> None:
+        job = self.running.get(event.get("sid", ""))
+        if job is not None and not job.finishing and job.greenlet is not None:
+            job.greenlet.kill(ReplyCancelled(event.get("reason", "cancelled")), block=False)
+
+    def _frame(self, job: ReplyJob, message_id: str, **values) -> Frame:
+        extra = {"seq": job.seq, "message_id": message_id}
+        return Frame(session_id=job.sid, sender="ai", timestamp=now(), extra=extra, **values)
+
+    def _stream(self, job: ReplyJob) -> None:
+        session = self.store.get(job.sid)
+        if session is None or session.end is not None or session.takeover_by:
+            return
+        provider = self.providers.get(job.model_id)
+        message_id = uuid.uuid4().hex
+        self.hub.bus.stream_begin(job.sid, job.seq, provider.id)
+        self.hub.broadcast(job.sid, self._frame(job, message_id, type="loading"), chunk=0)
+        history = self.store.messages(session)
+        history = [m for m in history if m.seq < job.seq]
+        system = provider.config.system_prompt or self.settings.llm_system_prompt
+        request = ReplyRequest(build_context(system, history, self.settings.llm_context_tokens), job.user_id,
+                               job.sid, dict(session.provider_state or {}))
+        started, first_token = time.monotonic(), None
+        parts: list[str] = []
+        usage: Usage | None = None
+        error_code, interrupted, chunks = "", False, 0
+        try:
+            with gevent.Timeout(self.settings.llm_stream_timeout, ReplyTimeout):
+                for delta in self.stream_deltas(provider, request):
+                    if delta.usage is not None:
+                        usage = delta.usage
+                    if not delta.text:
+                        continue
+                    if first_token is None:
+                        first_token = time.monotonic()
+                        self._observe("first_token", provider, first_token - started)
+                    parts.append(delta.text)
+                    chunks = self.hub.bus.stream_append(job.sid, delta.text) or chunks + 1
+                    frame = self._frame(job, message_id, type="ai_response", content=delta.text,
+                                        model_id=provider.id, metadata={"streaming": "true", "done": "false"})
+                    frame.extra["chunk"] = chunks
+                    self.hub.broadcast(job.sid, frame, chunk=chunks)
+        except ReplyTimeout:
+            error_code, interrupted = "LLM_TIMEOUT", bool(parts)
+        except ProviderError as exc:
+            log.warning("provider %s failed: %s", provider.id, exc, extra={"session_id": job.sid})
+            error_code, interrupted = "LLM_UNAVAILABLE", bool(parts)
+        except ReplyCancelled:
+            interrupted = True
+        finally:
+            job.finishing = True
+        self._finish(job, provider, message_id, "".join(parts), usage, started, first_token, error_code,
+                     interrupted, chunks, request)
+
+    def _finish(self, job, provider, message_id, text, usage, started, first_token, error_code, interrupted,
+                chunks, request) -> None:
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        if text:
+            if usage is None or not usage.total_tokens:
+                prompt = sum(estimate_tokens(t.content) for t in request.turns)
+                usage = Usage(prompt, estimate_tokens(text), prompt + estimate_tokens(text), estimated=True)
+            first_ms = int((first_token - started) * 1000) if first_token else None
+            self.store.append(job.sid, job.seq, "ai", text, message_id=message_id, model_id=provider.id,
+                              usage=usage.as_dict(), first_token_ms=first_ms, response_ms=elapsed_ms,
+                              interrupted=interrupted or None)
+            self.store.record_reply(job.sid, usage.total_tokens, elapsed_ms)
+            self._observe("tokens", provider, usage.total_tokens)
+        if request.state:
+            self.store.set_provider_state(job.sid, request.state)
+        self.hub.bus.stream_end(job.sid)
+        if error_code:
+            self._observe("error", provider, 1)
+            message = None
+            if error_code == "LLM_TIMEOUT":
+                message = f"AI service request timed out after {self.settings.llm_stream_timeout:g}s"
+            frame = error_frame(error_code, message or "", session_id=job.sid)
+            frame.extra["seq"] = job.seq
+            self.hub.broadcast(job.sid, frame, chunk=chunks + 1)
+        metadata = {"streaming": "true", "done": "true"}
+        if interrupted:
+            metadata["interrupted"] = "true"
+        done = self._frame(job, message_id, type="ai_response", model_id=provider.id, metadata=metadata)
+        done.extra["chunk"] = chunks + 2
+        self.hub.broadcast(job.sid, done, chunk=chunks + 2)
+        self.hub.signal("session_changed", sid=job.sid)
+        self._observe("total", provider, elapsed_ms / 1000)
+
+    def _observe(self, what: str, provider: Provider, value: float) -> None:
+        if self.metrics is not None:
+            self.metrics.reply_event(what, provider.config.type, value)

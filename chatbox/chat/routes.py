@@ -1,0 +1,67 @@
+"""The user's REST routes (ORIGINAL.md section 1.5.1 to 1.5.5), same JSON as the Go service."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify
+
+from chatbox.auth import require_user
+from chatbox.chat import bp
+from chatbox.chat.shapes import session_summary, stored_message
+from chatbox.ops.http import ApiError
+from chatbox.ops.limits import public_limit
+
+LIST_LIMIT = 100
+
+
+def _services():
+    return current_app.extensions["chatbox"]
+
+
+def _owned(sid: str):
+    session = _services().store.get_owned(sid, g.identity.user_id)
+    if session is None:
+        raise ApiError(404, "NOT_FOUND", "Session not found")
+    return session
+
+
+@bp.get("/sessions")
+@require_user
+def list_sessions():
+    sessions = _services().store.list_for_user(g.identity.user_id, LIST_LIMIT)
+    return jsonify(sessions=[session_summary(s) for s in sessions], user_id=g.identity.user_id,
+                   count=len(sessions), limit=LIST_LIMIT, truncated=len(sessions) == LIST_LIMIT)
+
+
+@bp.get("/sessions/<sid>")
+@require_user
+def get_session(sid: str):
+    session = _owned(sid)
+    messages = _services().store.messages(session)
+    return jsonify(session_id=session.id, name=session.name or "", model_id=session.model_id or "",
+                   messages=[stored_message(m) for m in messages])
+
+
+@bp.post("/sessions/<sid>/end")
+@require_user
+def end_session(sid: str):
+    _owned(sid)
+    _services().chat.end_session(sid)
+    return jsonify(status="ended")
+
+
+@bp.post("/sessions/<sid>/share")
+@require_user
+def share_session(sid: str):
+    _owned(sid)
+    return jsonify(share_token=_services().store.share(sid))
+
+
+@bp.get("/shared/<token>")
+@public_limit
+def shared_session(token: str):
+    store = _services().store
+    session = store.by_share_token(token)
+    if session is None:
+        raise ApiError(404, "NOT_FOUND", "Shared session not found")
+    return jsonify(session_id=session.id, name=session.name or "",
+                   messages=[stored_message(m) for m in store.messages(session)])

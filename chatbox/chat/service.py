@@ -1,0 +1,324 @@
+"""The chat domain: sessions, inbound frames, resume, help. No Flask, no sockets: plain calls.
+
+``socket.py`` hands each parsed frame to ``ChatService.receive``; admin routes call ``Takeover`` (takeover.py).
+Every frame about a stored message carries its ``seq``; a client that reconnects with ``last_seq`` gets what it
+missed, each message once, then the live rest.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket as socketlib
+from urllib.parse import urlparse
+
+from pymongo.errors import PyMongoError
+
+from chatbox.chat.hub import Connection, Hub
+from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
+from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
+from chatbox.chat.takeover import Takeover, TakeoverError
+from chatbox.integrations.llm import Providers
+from chatbox.models import Session
+from chatbox.store import PlainMessage, SessionStore
+
+log = logging.getLogger("chatbox.chat")
+
+
+class ChatService:
+    def __init__(self, settings, store: SessionStore, hub: Hub, providers: Providers, replies: ReplyStreamer,
+                 takeover: Takeover, metrics=None):
+        self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
+        self.replies, self.takeover, self.metrics = replies, takeover, metrics
+        self.queues = SessionQueues()
+        # Optional collaborators set by create_app when configured: notifier (help alerts), files (upload checks),
+        # transcriber (voice notes).
+        self.notifier = self.files = self.transcriber = None
+
+    # --- connections -----------------------------------------------------------------------------------------
+
+    def open(self, conn: Connection, requested_sid: str, last_seq: int | None) -> None:
+        """Bind a new socket to its session (if any), greet it, and replay what it missed."""
+        session = self._initial_session(conn, requested_sid)
+        if session is None:
+            conn.send(self._status(conn, None))
+            return
+        if last_seq is None:
+            self._attach(conn, session.id)
+            conn.send(self._status(conn, session))
+            return
+        conn.hold()
+        self._attach(conn, session.id)
+        snapshot = self.hub.bus.stream_snapshot(session.id)
+        session = self.store.get(session.id)
+        conn.send(self._status(conn, session))
+        missed = self.store.messages(session, after_seq=last_seq)
+        for message in missed:
+            conn.send(self.replay_frame(session.id, message))
+        replayed = max([last_seq] + [m.seq for m in missed])
+        streamed = 0
+        if snapshot and snapshot["seq"] > replayed and snapshot["text"]:
+            streamed = snapshot["n"]
+            frame = Frame("ai_response", session_id=session.id, content=snapshot["text"],
+                          model_id=snapshot["model_id"], sender="ai", timestamp=now(),
+                          metadata={"streaming": "true", "done": "false"},
+                          extra={"seq": snapshot["seq"], "chunk": streamed})
+            conn.send(frame)
+
+        def keep(seq, chunk):
+            if seq is None:
+                return True
+            if seq <= replayed:
+                return False
+            return not (snapshot and seq == snapshot["seq"] and chunk is not None and chunk <= streamed)
+
+        conn.release(keep)
+
+    def _initial_session(self, conn: Connection, requested_sid: str) -> Session | None:
+        identity = conn.identity
+        if requested_sid:
+            session = self.store.get(requested_sid)
+            if session is not None and session.user_id != identity.user_id and identity.is_admin:
+                conn.watching = True
+                return session
+            if session is not None and session.user_id == identity.user_id and session.end is None:
+                return session
+            # An id we do not know (or one that ended) means "new chat": the next message starts a session.
+            active = self.store.active_for_user(identity.user_id)
+            if active is not None:
+                self.end_session(active.id)
+            return None
+        return self.store.active_for_user(identity.user_id)
+
+    def _attach(self, conn: Connection, sid: str) -> None:
+        self.hub.attach(conn, sid)
+        self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+
+    def close(self, conn: Connection) -> None:
+        if conn.session_id:
+            self.hub.bus.mark("alive:" + conn.session_id, self.settings.reconnect_timeout)
+        self.hub.detach(conn)
+
+    def _status(self, conn: Connection, session: Session | None) -> Frame:
+        frame = Frame("connection_status", sender="system", timestamp=now(), models=self.providers.models(),
+                      model_id=(session.model_id if session else "") or self.providers.default_id,
+                      extra={"user_id": conn.identity.user_id})
+        if session is not None:
+            frame.session_id = session.id
+            if session.takeover_by:
+                frame.metadata = {"admin_id": session.takeover_by, "admin_name": session.takeover_name or ""}
+            if session.help_requested:
+                frame.metadata["help_requested"] = "true"
+        return frame
+
+    def replay_frame(self, sid: str, message: PlainMessage) -> Frame:
+        """One stored message as one complete frame."""
+        extra = {"seq": message.seq, "message_id": message.message_id or None}
+        meta = {k: str(v) for k, v in message.meta.items()}
+        if message.sender == "ai":
+            metadata = {"done": "true", **({"interrupted": "true"} if message.interrupted else {})}
+            return Frame("ai_response", session_id=sid, content=message.content, model_id=message.model_id,
+                         sender="ai", timestamp=message.ts, metadata=metadata, file_url=message.file_url,
+                         file_id=message.file_id, extra=extra)
+        if message.sender == "admin":
+            return Frame("ai_response", session_id=sid, content=message.content, sender="admin",
+                         timestamp=message.ts, metadata=meta, extra=extra)
+        kind = "user_message"
+        if message.file_id or message.file_url:
+            kind = "voice_message" if message.meta.get("kind") == "voice" else "file_upload"
+        if message.transcript:
+            meta["transcript"] = message.transcript
+        return Frame(kind, session_id=sid, content=message.content, file_id=message.file_id,
+                     file_url=message.file_url, sender=message.sender, timestamp=message.ts, metadata=meta,
+                     extra=extra)
+
+    # --- inbound frames --------------------------------------------------------------------------------------
+
+    def receive(self, conn: Connection, raw: str | bytes) -> None:
+        """Handle one inbound frame; any problem becomes an error frame on this socket."""
+        frame = None
+        try:
+            frame = parse(raw)
+            validate(frame)
+            if self.metrics:
+                self.metrics.message_received()
+            self.dispatch(conn, frame)
+        except TakeoverError as exc:
+            conn.send(error_frame(exc.code, exc.message, session_id=conn.session_id))
+        except ProtocolError as exc:
+            if self.metrics:
+                self.metrics.message_error()
+            if exc.detail and exc.detail != exc.message:
+                log.info("frame refused: %s", exc.detail, extra={"session_id": conn.session_id})
+            retry = getattr(exc, "retry_after_ms", 0)
+            sid = conn.session_id if frame is not None and exc.code != "INVALID_FORMAT" else ""
+            conn.send(error_frame(exc.code, exc.message, session_id=sid, retry_after_ms=retry))
+        except PyMongoError:
+            log.exception("database failure while handling a frame", extra={"session_id": conn.session_id})
+            conn.send(error_frame("DATABASE_ERROR", session_id=conn.session_id))
+        except Exception:
+            log.exception("unexpected failure while handling a frame", extra={"session_id": conn.session_id})
+            conn.send(error_frame("SERVICE_ERROR", session_id=conn.session_id))
+
+    def dispatch(self, conn: Connection, frame: Frame) -> None:
+        handlers = {
+            "user_message": self._on_user_message, "model_select": self._on_model_select,
+            "help_request": self._on_help_request, "file_upload": self._on_file, "voice_message": self._on_file,
+            "admin_join": self._on_admin_join, "admin_leave": self._on_admin_leave,
+        }
+        handler = handlers.get(frame.type)
+        if handler is None:
+            raise ProtocolError("INVALID_FORMAT", f"Invalid message format: unknown message type {frame.type}")
+        handler(conn, frame)
+
+    def _session_for(self, conn: Connection, create: bool) -> Session:
+        """The socket's session; a new one (or the user's active one) when it has none or it ended."""
+        if conn.session_id:
+            session = self.store.get(conn.session_id)
+            if session is not None and (session.end is None or conn.watching):
+                return session
+        if conn.watching:
+            raise ProtocolError("NOT_FOUND", "Session not found")
+        session = self.store.active_for_user(conn.identity.user_id)
+        if session is None:
+            if not create:
+                raise ProtocolError("NOT_FOUND", "Session not found")
+            session = self.store.create(conn.identity.user_id, self.providers.default_id)
+            if self.metrics:
+                self.metrics.session_created()
+            self.hub.signal("session_changed", sid=session.id, created=True)
+        self._attach(conn, session.id)
+        conn.send(self._status(conn, session))
+        return session
+
+    def _on_user_message(self, conn: Connection, frame: Frame) -> None:
+        if frame.sender == "admin" or conn.watching:
+            if not conn.identity.is_admin:
+                raise ProtocolError("UNAUTHORIZED", "You do not have permission to access this session")
+            session = self._session_for(conn, create=False)
+            self.takeover.post_admin_message(session.id, conn.identity, frame.content, origin=conn.id)
+            return
+        retry = self.hub.bus.hit("msg:" + conn.identity.user_id, self.settings.rate_limit, 60.0)
+        if retry:
+            if self.metrics:
+                self.metrics.rate_limited("message")
+            error = ProtocolError("TOO_MANY_REQUESTS", "Too many requests, please slow down")
+            error.retry_after_ms = max(int(retry * 1000), 1)
+            raise error
+        session = self._session_for(conn, create=True)
+        if not session.name:
+            self.store.set_name_if_empty(session.id, session_name(frame.content))
+        self.post_user_message(conn, session, frame)
+
+    def post_user_message(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage:
+        """Store the user's message, show it to every socket of the session, and queue the AI reply."""
+        seq = self.store.next_seq(session.id)
+        meta = {k: v for k, v in frame.metadata.items()}
+        message = self.store.append(session.id, seq, "user", frame.content, meta_=meta or None,
+                                    file_id=frame.file_id or None, file_url=frame.file_url or None)
+        self._show(conn, session.id, message, frame)
+        self.queue_reply(session, conn.identity.user_id)
+        return message
+
+    def queue_reply(self, session: Session, user_id: str) -> None:
+        """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
+        fresh = self.store.get(session.id)
+        if fresh.takeover_by:
+            self.hub.signal("session_changed", sid=session.id)
+            return
+        job = ReplyJob(session.id, self.store.next_seq(session.id), fresh.model_id or self.providers.default_id,
+                       user_id)
+        self.queues.submit(session.id, lambda: self.replies.run(job))
+
+    def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
+        shown = self.replay_frame(sid, message)
+        shown.type = frame.type if frame.type in ("file_upload", "voice_message") else shown.type
+        # The sender drew its own message; it gets the echo only when it can match it (client_msg_id).
+        origin = "" if "client_msg_id" in frame.metadata else conn.id
+        self.hub.broadcast(sid, shown, origin=origin)
+        self.hub.signal("session_changed", sid=sid)
+
+    def _on_model_select(self, conn: Connection, frame: Frame) -> None:
+        if frame.model_id not in self.providers:
+            raise ProtocolError("INVALID_FORMAT", f"Invalid model ID: {frame.model_id}")
+        session = self._session_for(conn, create=True)
+        self.store.set_model(session.id, frame.model_id)
+        conn.send(Frame("connection_status", session_id=session.id, content=f"Model changed to {frame.model_id}",
+                        model_id=frame.model_id, sender="ai", timestamp=now()))
+
+    def _on_help_request(self, conn: Connection, frame: Frame) -> None:
+        session = self._session_for(conn, create=False)
+        if self.store.mark_help(session.id):
+            self.hub.signal("session_changed", sid=session.id, help=True)
+            if self.notifier:
+                self.notifier.help_requested(self.store.get(session.id))
+        ack = Frame("connection_status", session_id=session.id, sender="ai", timestamp=now(),
+                    content="Help request sent. An administrator will join your session shortly.",
+                    metadata={"help_requested": "true"})
+        self.hub.broadcast(session.id, ack)
+
+    def _on_file(self, conn: Connection, frame: Frame) -> None:
+        if self.files:
+            self.files.check_frame(conn.identity, frame)
+        else:
+            check_external_url(frame.file_url)
+        session = self._session_for(conn, create=True)
+        meta = dict(frame.metadata)
+        if frame.type == "voice_message":
+            meta["kind"] = "voice"
+        transcript = ""
+        if frame.type == "voice_message" and self.transcriber:
+            transcript = self.transcriber.transcribe(frame.file_id, frame.file_url)
+        seq = self.store.next_seq(session.id)
+        message = self.store.append(session.id, seq, "user", frame.content, meta_=meta, file_id=frame.file_id,
+                                    file_url=frame.file_url, transcript=transcript)
+        self._show(conn, session.id, message, frame)
+        if transcript:
+            self.queue_reply(session, conn.identity.user_id)
+
+    def _on_admin_join(self, conn: Connection, frame: Frame) -> None:
+        self._require_admin(conn)
+        self.takeover.start(self._session_for(conn, create=False).id, conn.identity)
+
+    def _on_admin_leave(self, conn: Connection, frame: Frame) -> None:
+        self._require_admin(conn)
+        self.takeover.end(self._session_for(conn, create=False).id, conn.identity)
+
+    @staticmethod
+    def _require_admin(conn: Connection) -> None:
+        if not conn.identity.is_admin:
+            raise ProtocolError("UNAUTHORIZED", "You do not have permission to access this session")
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def end_session(self, sid: str) -> bool:
+        """End a session once: cancel its reply, record endTs/dur, tell every pod."""
+        self.hub.signal("cancel_reply", sid=sid, reason="ended")
+        ended = self.store.end(sid)
+        if ended:
+            if self.metrics:
+                self.metrics.session_ended()
+            self.hub.signal("session_changed", sid=sid, ended=True)
+        return ended
+
+
+_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+                                             "169.254.0.0/16", "::1/128", "fc00::/7", "0.0.0.0/8")]
+
+
+def check_external_url(url: str) -> None:
+    """The Go service's file URL rule: https, a host, and no private address (literal or resolved)."""
+    bad = ProtocolError("INVALID_FORMAT", "Invalid file URL")
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise bad
+    try:
+        addresses = [ipaddress.ip_address(parsed.hostname)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(info[4][0]) for info in socketlib.getaddrinfo(parsed.hostname, None)]
+        except OSError:
+            addresses = []  # lookup failure is tolerated, as in the Go service
+    if any(address in net for address in addresses for net in _PRIVATE if address.version == net.version):
+        raise bad
+

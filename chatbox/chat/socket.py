@@ -1,0 +1,101 @@
+"""The WebSocket route: checks before the upgrade, then a reader loop that hands frames to the service.
+
+Refusals happen before the upgrade with plain-text bodies, as the Go service answered: 401 (no or bad token),
+403 (origin), 429 (sockets per user), 503 (this process is full or shutting down).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+from flask import Response, current_app, g, request
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from chatbox.auth import AuthError, bearer_token, identify
+from chatbox.chat import bp
+from chatbox.chat.hub import Connection
+from chatbox.chat.protocol import Frame
+
+log = logging.getLogger("chatbox.socket")
+sock = Sock()
+CONNECTION_LIMIT_NOTICE = ("Connection limit reached. You have reached the maximum number of simultaneous connections. "
+                           "Close an existing connection to open a new one.")
+
+
+def _services():
+    return current_app.extensions["chatbox"]
+
+
+@bp.before_request
+def check_socket_request():
+    """Authenticate and admit a WebSocket request before flask-sock upgrades it."""
+    if request.endpoint != "chat.chat_socket":
+        return None
+    services = _services()
+    settings = services.settings
+    if services.lifecycle.draining:
+        return Response("Server is shutting down, reconnect to another instance", 503, mimetype="text/plain")
+    origins = settings.ws_allowed_origins
+    if origins and request.headers.get("Origin") not in origins:
+        return Response("Forbidden", 403, mimetype="text/plain")
+    token = bearer_token() or request.args.get("token", "")
+    if not token:
+        return Response("Missing authentication token", 401, mimetype="text/plain")
+    try:
+        identity = identify(token)
+    except AuthError:
+        return Response("Authentication failed", 401, mimetype="text/plain")
+    if len(services.hub.connections) >= settings.max_connections:
+        services.metrics.rate_limited("connection")
+        return Response(f"Server at capacity ({settings.max_connections} connections), try again later", 503,
+                        mimetype="text/plain", headers={"Retry-After": "5"})
+    conn_id = services.lifecycle.new_connection_id()
+    if not services.bus.slot_acquire("user:" + identity.user_id, conn_id, settings.max_connections_per_user,
+                                     services.lifecycle.slot_ttl):
+        services.metrics.rate_limited("connection")
+        services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
+        return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
+    if not request.headers.get("Upgrade", "").lower() == "websocket":
+        services.bus.slot_release("user:" + identity.user_id, conn_id)
+        return Response("Bad Request", 400, mimetype="text/plain", headers={"Sec-WebSocket-Version": "13"})
+    g.socket_identity, g.socket_id = identity, conn_id
+    return None
+
+
+def _last_seq() -> int | None:
+    value = request.args.get("last_seq", "")
+    return int(value) if value.isdigit() else None
+
+
+@sock.route("/ws", bp=bp)
+def chat_socket(ws):
+    services = _services()
+    settings = services.settings
+    conn = Connection(ws, g.socket_identity, settings.ping_interval, settings.pong_wait)
+    conn.id = g.socket_id
+    services.hub.connections.add(conn)
+    services.metrics.socket_opened()
+    writer = gevent.spawn(conn.run_writer)
+    try:
+        services.chat.open(conn, request.args.get("session_id", "").strip(), _last_seq())
+        while not conn.closed:
+            raw = ws.receive(timeout=1)
+            if raw is not None:
+                services.chat.receive(conn, raw)
+    except ConnectionClosed:
+        pass
+    except Exception:
+        log.exception("socket handler failed", extra={"session_id": conn.session_id})
+        conn.send(Frame("error", sender="ai", error={"code": "SERVICE_ERROR", "recoverable": True,
+                                                     "message": "An unexpected error occurred"}))
+    finally:
+        services.chat.close(conn)
+        services.hub.connections.discard(conn)
+        services.bus.slot_release("user:" + conn.identity.user_id, conn.id)
+        services.metrics.socket_closed()
+        if not conn.closed:
+            conn.close(1000, "")
+        writer.join(timeout=5)
+        writer.kill()

@@ -1,0 +1,81 @@
+"""An admin takes a conversation over, talks to the user, and hands it back; every step audited.
+
+The lock is one atomic MongoDB update (``takeoverBy``), so two admins on two pods cannot both hold it. Taking over
+cancels an AI reply in progress on whichever pod runs it; while the lock is held the AI stays silent.
+"""
+
+from __future__ import annotations
+
+from chatbox.chat.protocol import Frame, now
+from chatbox.models import AuditEntry
+from chatbox.store import utcnow
+
+
+class TakeoverError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Takeover:
+    def __init__(self, store, hub, metrics=None):
+        self.store, self.hub, self.metrics = store, hub, metrics
+
+    def start(self, sid: str, admin) -> None:
+        """Take the lock (idempotent for its holder), cancel the AI, tell the user. Raises TakeoverError."""
+        session = self.store.get(sid)
+        if session is None or session.end is not None:
+            raise TakeoverError(404, "NOT_FOUND", "Session not found")
+        if not self.store.take_over(sid, admin.user_id, admin.display_name):
+            holder = self.store.get(sid)
+            raise TakeoverError(409, "ALREADY_ASSISTED",
+                                f"session already assisted by another admin: {holder.takeover_name} "
+                                f"({holder.takeover_by})")
+        self.hub.signal("cancel_reply", sid=sid, reason="takeover")
+        audit(sid, "takeover_start", admin)
+        if self.metrics:
+            self.metrics.takeover()
+        name = admin.display_name
+        self.hub.broadcast(sid, Frame("admin_join", session_id=sid, sender="admin", timestamp=now(),
+                                      content=f"Administrator {name.encode()[:100].decode(errors='ignore')} "
+                                              "has joined the session",
+                                      metadata={"admin_id": admin.user_id, "admin_name": name}))
+        self.hub.signal("session_changed", sid=sid)
+
+    def end(self, sid: str, admin) -> None:
+        """Release the lock held by this admin and hand the user back to the AI. Raises TakeoverError."""
+        if self.store.get(sid) is None:
+            raise TakeoverError(404, "NOT_FOUND", "Session not found")
+        if not self.store.release(sid, admin.user_id):
+            raise TakeoverError(409, "NOT_ASSISTING", "You are not assisting this session")
+        audit(sid, "takeover_end", admin)
+        name = admin.display_name
+        self.hub.broadcast(sid, Frame("admin_leave", session_id=sid, sender="admin", timestamp=now(),
+                                      content=f"Administrator {name.encode()[:100].decode(errors='ignore')} "
+                                              "has left the session",
+                                      metadata={"admin_id": admin.user_id, "admin_name": name}))
+        self.hub.signal("session_changed", sid=sid)
+
+    def post_admin_message(self, sid: str, admin, text: str, origin: str = "") -> int:
+        """Store an admin's message and deliver it as a complete ai_response with sender admin.
+
+        Takes the lock first when nobody holds it; raises TakeoverError when another admin does.
+        """
+        session = self.store.get(sid)
+        if session is None or session.end is not None:
+            raise TakeoverError(404, "NOT_FOUND", "Session not found")
+        if session.takeover_by != admin.user_id:
+            self.start(sid, admin)
+        seq = self.store.next_seq(sid)
+        meta = {"admin_id": admin.user_id, "admin_name": admin.display_name}
+        message = self.store.append(sid, seq, "admin", text, meta_=meta)
+        frame = Frame("ai_response", session_id=sid, content=text, sender="admin", timestamp=now(), metadata=meta,
+                      extra={"seq": seq, "message_id": message.message_id})
+        self.hub.broadcast(sid, frame, origin=origin)
+        self.hub.signal("session_changed", sid=sid)
+        return seq
+
+
+def audit(sid: str, action: str, admin, detail: str = "") -> None:
+    AuditEntry(session_id=sid, action=action, admin_id=admin.user_id, admin_name=admin.display_name, ts=utcnow(),
+               detail=detail or None).save()

@@ -1,0 +1,131 @@
+"""The event bus and the little shared state pods need, behind one interface.
+
+``MemoryBus`` serves one process; ``RedisBus`` (redis_bus.py) makes many pods act as one. Both offer:
+- publish/subscribe of JSON events on named channels (every subscriber on every pod gets every event, in order);
+- the text so far of each reply being streamed (so a resuming client gets it whole);
+- sliding-window rate limits, counted slots (sockets per user) and expiring presence marks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Callable
+
+Handler = Callable[[str, dict], None]
+
+
+class Bus:
+    """Interface; see MemoryBus for the reference behaviour."""
+
+    name = "bus"
+
+    def publish(self, channel: str, event: dict) -> None: ...
+    def subscribe(self, handler: Handler) -> None: ...
+    def stream_begin(self, sid: str, seq: int, model_id: str) -> None: ...
+    def stream_append(self, sid: str, text: str) -> int: ...
+    def stream_snapshot(self, sid: str) -> dict | None: ...
+    def stream_end(self, sid: str) -> None: ...
+    def hit(self, key: str, limit: int, window: float) -> float: ...
+    def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool: ...
+    def slot_release(self, key: str, member: str) -> None: ...
+    def slot_refresh(self, key: str, member: str, ttl: float) -> None: ...
+    def mark(self, key: str, ttl: float) -> None: ...
+    def marked(self, key: str) -> bool: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+class MemoryBus(Bus):
+    """In-process bus: handlers are called synchronously, in publish order."""
+
+    name = "memory"
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._handlers: list[Handler] = []
+        self._streams: dict[str, dict] = {}
+        self._hits: dict[str, deque] = defaultdict(deque)
+        self._slots: dict[str, dict[str, float]] = defaultdict(dict)
+        self._marks: dict[str, float] = {}
+        self._lock = threading.RLock()
+
+    def publish(self, channel: str, event: dict) -> None:
+        # Round-trip through JSON so the memory bus is as strict as Redis about what an event may hold.
+        payload = json.loads(json.dumps(event))
+        for handler in list(self._handlers):
+            handler(channel, payload)
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def stream_begin(self, sid: str, seq: int, model_id: str) -> None:
+        self._streams[sid] = {"seq": seq, "model_id": model_id, "text": "", "n": 0}
+
+    def stream_append(self, sid: str, text: str) -> int:
+        state = self._streams.get(sid)
+        if state is None:
+            return 0
+        state["text"] += text
+        state["n"] += 1
+        return state["n"]
+
+    def stream_snapshot(self, sid: str) -> dict | None:
+        state = self._streams.get(sid)
+        return dict(state) if state else None
+
+    def stream_end(self, sid: str) -> None:
+        self._streams.pop(sid, None)
+
+    def hit(self, key: str, limit: int, window: float) -> float:
+        with self._lock:
+            now = self._clock()
+            stamps = self._hits[key]
+            while stamps and stamps[0] <= now - window:
+                stamps.popleft()
+            if len(stamps) >= limit:
+                return max(stamps[0] + window - now, 0.001)
+            stamps.append(now)
+            return 0.0
+
+    def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool:
+        with self._lock:
+            now = self._clock()
+            slots = self._slots[key]
+            for stale in [m for m, expiry in slots.items() if expiry <= now]:
+                del slots[stale]
+            if len(slots) >= limit:
+                return False
+            slots[member] = now + ttl
+            return True
+
+    def slot_release(self, key: str, member: str) -> None:
+        with self._lock:
+            self._slots[key].pop(member, None)
+
+    def slot_refresh(self, key: str, member: str, ttl: float) -> None:
+        with self._lock:
+            if member in self._slots[key]:
+                self._slots[key][member] = self._clock() + ttl
+
+    def mark(self, key: str, ttl: float) -> None:
+        self._marks[key] = self._clock() + ttl
+
+    def marked(self, key: str) -> bool:
+        return self._marks.get(key, 0) > self._clock()
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._handlers.clear()
+
+
+def create_bus(redis_url: str) -> Bus:
+    if not redis_url:
+        return MemoryBus()
+    from chatbox.integrations.redis_bus import RedisBus
+
+    return RedisBus(redis_url)

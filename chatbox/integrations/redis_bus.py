@@ -1,0 +1,145 @@
+"""The bus over Redis: pub/sub between pods, shared stream text, cluster-wide limits.
+
+One pattern subscription per process carries every event; one listener greenlet delivers them in order. The
+shared-state operations are small Lua scripts so each is atomic across pods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+
+import redis
+
+from chatbox.integrations.bus import Bus, Handler
+
+log = logging.getLogger("chatbox.bus")
+PREFIX = "cb:"
+STREAM_TTL = 3600
+
+_APPEND = """
+local text = redis.call('HGET', KEYS[1], 'text')
+if not text then return 0 end
+redis.call('HSET', KEYS[1], 'text', text .. ARGV[1])
+return redis.call('HINCRBY', KEYS[1], 'n', 1)
+"""
+_HIT = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return '0'
+"""
+_SLOT = """
+local now, ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[4]) and redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(ttl) + 1)
+return 1
+"""
+
+
+class RedisBus(Bus):
+    name = "redis"
+
+    def __init__(self, url: str):
+        self._redis = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        self._append = self._redis.register_script(_APPEND)
+        self._hit = self._redis.register_script(_HIT)
+        self._slot = self._redis.register_script(_SLOT)
+        self._handlers: list[Handler] = []
+        self._pubsub = None
+        self._listener: threading.Thread | None = None
+        self._closed = False
+
+    def publish(self, channel: str, event: dict) -> None:
+        self._redis.publish(PREFIX + "ev:" + channel, json.dumps(event, separators=(",", ":")))
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            self._pubsub.psubscribe(PREFIX + "ev:*")
+            self._listener = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        skip = len(PREFIX + "ev:")
+        while not self._closed:
+            try:
+                for message in self._pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    event = json.loads(message["data"])
+                    for handler in list(self._handlers):
+                        try:
+                            handler(message["channel"][skip:], event)
+                        except Exception:
+                            log.exception("bus handler failed")
+            except redis.RedisError as exc:
+                if self._closed:
+                    return
+                log.error("redis bus connection lost, resubscribing: %s", exc)
+                time.sleep(1)
+
+    def stream_begin(self, sid: str, seq: int, model_id: str) -> None:
+        key = PREFIX + "stream:" + sid
+        with self._redis.pipeline() as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={"seq": seq, "model_id": model_id, "text": "", "n": 0})
+            pipe.expire(key, STREAM_TTL)
+            pipe.execute()
+
+    def stream_append(self, sid: str, text: str) -> int:
+        return int(self._append(keys=[PREFIX + "stream:" + sid], args=[text]))
+
+    def stream_snapshot(self, sid: str) -> dict | None:
+        state = self._redis.hgetall(PREFIX + "stream:" + sid)
+        if not state:
+            return None
+        return {"seq": int(state["seq"]), "model_id": state["model_id"], "text": state["text"], "n": int(state["n"])}
+
+    def stream_end(self, sid: str) -> None:
+        self._redis.delete(PREFIX + "stream:" + sid)
+
+    def hit(self, key: str, limit: int, window: float) -> float:
+        result = self._hit(keys=[PREFIX + "rate:" + key], args=[time.time(), window, limit, uuid.uuid4().hex])
+        return float(result)
+
+    def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool:
+        return bool(self._slot(keys=[PREFIX + "slot:" + key], args=[time.time(), ttl, limit, member]))
+
+    def slot_release(self, key: str, member: str) -> None:
+        self._redis.zrem(PREFIX + "slot:" + key, member)
+
+    def slot_refresh(self, key: str, member: str, ttl: float) -> None:
+        self._redis.zadd(PREFIX + "slot:" + key, {member: time.time() + ttl}, xx=True)
+
+    def mark(self, key: str, ttl: float) -> None:
+        self._redis.set(PREFIX + "mark:" + key, "1", px=max(int(ttl * 1000), 1))
+
+    def marked(self, key: str) -> bool:
+        return bool(self._redis.exists(PREFIX + "mark:" + key))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self._closed = True
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except redis.RedisError:
+                pass
+        self._redis.close()

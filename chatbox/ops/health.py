@@ -1,0 +1,52 @@
+"""Liveness and readiness, in the Go service's shapes (ORIGINAL.md sections 1.5.9 and 1.5.10)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import gevent
+from flask import current_app, jsonify
+
+from chatbox.models import Session
+from chatbox.ops import bp
+from chatbox.ops.limits import public_limit
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.get("/healthz")
+@public_limit
+def healthz():
+    return jsonify(status="healthy", timestamp=_stamp())
+
+
+def mongo_ready(timeout: float = 2.0) -> bool:
+    try:
+        with gevent.Timeout(timeout):
+            Session._get_db().command("ping")
+        return True
+    except BaseException:  # gevent.Timeout is a BaseException
+        return False
+
+
+@bp.get("/readyz")
+@public_limit
+def readyz():
+    services = current_app.extensions["chatbox"]
+    checks = {}
+    if mongo_ready():
+        checks["mongodb"] = {"status": "ready"}
+    else:
+        checks["mongodb"] = {"status": "not ready", "reason": "Database connectivity check failed"}
+    checks["llm"] = {"status": "ready", "providers_count": len(services.providers.all())}
+    if services.settings.redis_url:
+        checks["redis"] = {"status": "ready"} if services.bus.ping() else {"status": "not ready",
+                                                                          "reason": "Redis ping failed"}
+    if services.lifecycle.draining:
+        checks["shutdown"] = {"status": "not ready", "reason": "Shutting down"}
+    ready = all(check["status"] == "ready" for check in checks.values())
+    response = jsonify(status="ready" if ready else "not ready", timestamp=_stamp(), checks=checks)
+    response.status_code = 200 if ready else 503
+    return response

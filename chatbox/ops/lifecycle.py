@@ -1,0 +1,83 @@
+"""Background duties of one process: presence heartbeats, ending abandoned sessions, graceful shutdown.
+
+Presence: every socket's session is marked alive in the bus for RECONNECT_TIMEOUT, refreshed while a socket is
+attached and set once more when the last one closes. The reaper ends active sessions that have been idle longer than
+that and carry no mark, so a session left without any socket (on any pod) for RECONNECT_TIMEOUT ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+import gevent
+
+from chatbox.store import utcnow
+
+log = logging.getLogger("chatbox.lifecycle")
+RESTART_CLOSE_CODE = 1012
+
+
+class Lifecycle:
+    def __init__(self, settings, bus, hub, store, chat, replies):
+        self.settings, self.bus, self.hub, self.store, self.chat, self.replies = (
+            settings, bus, hub, store, chat, replies)
+        self.beat = max(min(30.0, settings.reconnect_timeout / 3), 0.05)
+        self.slot_ttl = self.beat * 3
+        self.draining = False
+        self.crash_listeners: list = []
+        self._greenlets: list[gevent.Greenlet] = []
+
+    def new_connection_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def start(self) -> None:
+        self._greenlets = [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap)]
+
+    def stop(self) -> None:
+        gevent.killall(self._greenlets, block=False)
+
+    def _every(self, duty) -> None:
+        while True:
+            gevent.sleep(self.beat)
+            try:
+                duty()
+            except Exception:
+                log.exception("background duty %s failed", duty.__name__)
+
+    def heartbeat(self) -> None:
+        for sid in self.hub.local_sessions():
+            self.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+        for conn in list(self.hub.connections):
+            self.bus.slot_refresh("user:" + conn.identity.user_id, conn.id, self.slot_ttl)
+
+    def reap(self) -> None:
+        cutoff = utcnow() - timedelta(seconds=self.settings.reconnect_timeout)
+        local = set(self.hub.local_sessions())
+        for session in self.store.idle_active_sessions(cutoff):
+            if session.id in local or self.bus.marked("alive:" + session.id):
+                continue
+            if self.chat.end_session(session.id):
+                log.info("session ended after %ss without a socket", self.settings.reconnect_timeout,
+                         extra={"session_id": session.id, "user_id": session.user_id})
+
+    def crashed(self, exc: BaseException) -> None:
+        for listener in self.crash_listeners:
+            try:
+                listener(exc)
+            except Exception:
+                log.exception("crash listener failed")
+
+    def shutdown(self, grace: float | None = None) -> None:
+        """Stop admitting sockets, let in-flight replies finish (up to ``grace``), then close sockets with 1012."""
+        grace = self.settings.shutdown_timeout if grace is None else grace
+        self.draining = True
+        deadline = time.monotonic() + grace
+        while (self.replies.active() or self.chat.queues.busy()) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        for conn in list(self.hub.connections):
+            conn.drain_and_close(RESTART_CLOSE_CODE, "Service restarting, please reconnect",
+                                 timeout=max(deadline - time.monotonic(), 0.5))
+        log.info("shutdown: %d sockets closed with %d", len(self.hub.connections), RESTART_CLOSE_CODE)

@@ -1,0 +1,77 @@
+"""Rate limits on HTTP routes (cluster-wide through the bus) and the client IP behind trusted proxies."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+
+from flask import current_app, g, jsonify, request
+
+RATE_LIMITED = {"error": "rate_limit_exceeded", "message": "Too many requests. Please try again later."}
+
+
+def client_ip() -> str:
+    """The peer address, or the first untrusted X-Forwarded-For hop when the peer is a trusted proxy."""
+    peer = request.remote_addr or ""
+    settings = current_app.extensions["chatbox"].settings
+    if not _in(peer, settings.trusted_proxies):
+        return peer
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if not _in(hop, settings.trusted_proxies):
+            return hop
+    return request.headers.get("X-Real-IP", "").strip() or peer
+
+
+def _in(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+def in_networks(address: str, networks: list[str]) -> bool:
+    return _in(address, networks)
+
+
+def _limited(retry: float, with_ms: bool):
+    body = dict(RATE_LIMITED)
+    if with_ms:
+        body["retry_after_ms"] = int(retry * 1000)
+    response = jsonify(body)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(max(math.ceil(retry), 1))
+    return response
+
+
+def public_limit(view):
+    """One per-IP budget shared by the public routes (shared view, probes, metrics)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        services = current_app.extensions["chatbox"]
+        retry = services.bus.hit("ip:" + client_ip(), services.settings.public_rate_limit, 60.0)
+        if retry:
+            services.metrics.rate_limited("message")
+            return _limited(retry, with_ms=False)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_limit(view):
+    """Per-admin limit, checked after authentication (so anonymous requests are never counted)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        services = current_app.extensions["chatbox"]
+        settings = services.settings
+        retry = services.bus.hit("admin:" + g.identity.user_id, settings.admin_rate_limit, settings.admin_rate_window)
+        if retry:
+            services.metrics.rate_limited("message")
+            return _limited(retry, with_ms=True)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,127 @@
+"""Prometheus metrics with the Go service's names (ORIGINAL.md section 1.5.11) and the scrape endpoint.
+
+With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers) values are kept in files and summed on scrape.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Response, current_app, g, jsonify, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest,
+                               multiprocess)
+
+from chatbox.ops import bp
+from chatbox.ops.limits import client_ip, in_networks, public_limit
+
+
+class Metrics:
+    """Every metric the service updates; one instance per app (its own registry)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        gauge_mode = {"multiprocess_mode": "livesum"} if multi else {}
+        r = self.registry
+        self.connections = Gauge("chatbox_websocket_connections_total", "Open WebSocket connections", registry=r,
+                                 **gauge_mode)
+        self.received = Counter("chatbox_messages_received", "Valid inbound WebSocket messages", registry=r)
+        self.sent = Counter("chatbox_messages_sent", "Outbound WebSocket frames", registry=r)
+        self.llm_requests = Counter("chatbox_llm_requests", "LLM requests", ["provider"], registry=r)
+        self.llm_latency = Histogram("chatbox_llm_latency_seconds", "Time to first token", ["provider"], registry=r)
+        self.llm_errors = Counter("chatbox_llm_errors", "LLM failures", ["provider"], registry=r)
+        self.active_sessions = Gauge("chatbox_active_sessions_total", "Active sessions started here", registry=r,
+                                     **gauge_mode)
+        self.sessions_created = Counter("chatbox_sessions_created", "Sessions created", registry=r)
+        self.sessions_ended = Counter("chatbox_sessions_ended", "Sessions ended", registry=r)
+        self.takeovers = Counter("chatbox_admin_takeovers", "Admin takeovers", registry=r)
+        self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
+        self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
+        self.mongo_seconds = Histogram("chatbox_mongodb_operation_seconds", "MongoDB operations", ["operation"],
+                                       registry=r)
+        self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
+        self.socket_duration = Histogram("chatbox_websocket_connection_duration_seconds", "Socket lifetimes",
+                                         buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600), registry=r)
+        self.http_duration = Histogram("chatbox_http_request_duration_seconds", "HTTP requests",
+                                       ["endpoint", "method"], registry=r)
+        self.reply_seconds = Histogram("chatbox_reply_duration_seconds", "Whole AI reply time", ["provider"],
+                                       buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120), registry=r)
+        self.admin_dropped = Counter("chatbox_admin_messages_dropped", "Frames dropped for admin sinks", registry=r)
+
+    def socket_opened(self) -> None:
+        self.connections.inc()
+
+    def socket_closed(self, lifetime: float | None = None) -> None:
+        self.connections.dec()
+        if lifetime is not None:
+            self.socket_duration.observe(lifetime)
+
+    def message_received(self) -> None:
+        self.received.inc()
+
+    def message_error(self) -> None:
+        self.message_errors.inc()
+
+    def rate_limited(self, limiter: str) -> None:
+        self.blocked.labels(limiter).inc()
+
+    def session_created(self) -> None:
+        self.sessions_created.inc()
+        self.active_sessions.inc()
+
+    def session_ended(self) -> None:
+        self.sessions_ended.inc()
+        self.active_sessions.dec()
+
+    def takeover(self) -> None:
+        self.takeovers.inc()
+
+    def reply_event(self, what: str, provider: str, value: float) -> None:
+        if what == "first_token":
+            self.llm_latency.labels(provider).observe(value)
+        elif what == "tokens":
+            self.tokens.labels(provider).inc(value)
+        elif what == "error":
+            self.llm_errors.labels(provider).inc()
+        elif what == "request":
+            self.llm_requests.labels(provider).inc()
+        elif what == "total":
+            self.reply_seconds.labels(provider).observe(value)
+
+    def exposition(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def observe(response):
+        if request.url_rule is not None and "started" in g:
+            metrics = app.extensions["chatbox"].metrics
+            metrics.http_duration.labels(request.url_rule.rule, request.method).observe(
+                time.perf_counter() - g.started)
+        return response
+
+
+@bp.get("/metrics/prometheus")
+def prometheus():
+    services = current_app.extensions["chatbox"]
+    allowed = services.settings.metrics_allowed_networks
+    if allowed and not in_networks(client_ip(), allowed):
+        response = jsonify(error="Insufficient permissions", code="FORBIDDEN")
+        response.status_code = 403
+        return response
+    return _scrape()
+
+
+@public_limit
+def _scrape():
+    return Response(current_app.extensions["chatbox"].metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,58 @@
+"""The service graph of one app, built from settings: storage, bus, hub, providers, chat, admin actions, ops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatbox.chat.hub import Hub
+from chatbox.chat.protocol import Frame, now
+from chatbox.chat.replies import ReplyStreamer
+from chatbox.chat.service import ChatService
+from chatbox.chat.takeover import Takeover
+from chatbox.crypto import KeyRing
+from chatbox.integrations.bus import Bus, create_bus
+from chatbox.integrations.llm import Providers
+from chatbox.ops.lifecycle import Lifecycle
+from chatbox.ops.metrics import Metrics
+from chatbox.settings import Settings
+from chatbox.store import SessionStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    bus: Bus
+    hub: Hub
+    store: SessionStore
+    providers: Providers
+    replies: ReplyStreamer
+    takeover: Takeover
+    chat: ChatService
+    lifecycle: Lifecycle
+    metrics: Metrics
+    extras: dict = field(default_factory=dict)  # optional collaborators (notifier, files, …) by name
+
+    def close(self) -> None:
+        self.lifecycle.stop()
+        self.bus.close()
+
+
+def build(settings: Settings, bus: Bus | None = None) -> Services:
+    bus = bus or create_bus(settings.redis_url)
+    hub = Hub(bus)
+    metrics = Metrics()
+    store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous))
+    providers = Providers(settings)
+    replies = ReplyStreamer(settings, store, hub, providers, metrics)
+    takeover = Takeover(store, hub, metrics)
+    chat = ChatService(settings, store, hub, providers, replies, takeover, metrics)
+    lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
+    services = Services(settings, bus, hub, store, providers, replies, takeover, chat, lifecycle, metrics)
+    hub.on("user_notice", lambda event: _notify_user(hub, event))
+    return services
+
+
+def _notify_user(hub: Hub, event: dict) -> None:
+    for conn in list(hub.connections):
+        if conn.identity.user_id == event.get("user_id"):
+            conn.send(Frame("notification", sender="system", content=event.get("content", ""), timestamp=now()))

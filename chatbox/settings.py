@@ -1,0 +1,480 @@
+"""Typed settings: the only reader of environment variables and the TOML file.
+
+Every setting is declared once in ``SPECS`` with its environment variable, its TOML keys, its type, its default and
+what it means; docs/CONFIGURATION.md is checked against this table by a test. The environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+PLACEHOLDER_MARKERS = ("REPLACE_WITH", "PLACEHOLDER", "CHANGE-ME", "CHANGE_ME", "YOUR-")
+WEAK_SECRET_PATTERNS = ("secret", "test", "password", "admin", "changeme", "default", "example", "demo", "12345",
+                        "placeholder")
+PROVIDER_TYPES = ("openai", "anthropic", "dify", "demo")
+ENVIRONMENTS = ("production", "development", "test")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and how to fix it."""
+
+
+# --- value parsers -------------------------------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Return seconds for a Go duration ("15m", "1m30s", "120s", "500ms") or a plain number of seconds."""
+    text = str(text).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 120s, 1m30s)")
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+_SIZE = re.compile(r"(\d+)\s*(B|KB|MB|GB|KIB|MIB|GIB)?", re.IGNORECASE)
+_SIZE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """Return bytes for "1048576", "100MB" or "100MiB"."""
+    match = _SIZE.fullmatch(str(text).strip())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 1048576, 100MB)")
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "B").upper()]
+
+
+def parse_bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r} (use true or false)")
+
+
+def parse_list(text: Any) -> list[str]:
+    if isinstance(text, (list, tuple)):
+        return [str(item).strip() for item in text if str(item).strip()]
+    return [item.strip() for item in str(text).split(",") if item.strip()]
+
+
+def parse_networks(text: Any) -> list[str]:
+    networks = parse_list(text)
+    for net in networks:
+        ipaddress.ip_network(net, strict=False)
+    return networks
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "str": lambda v: str(v).strip(),
+    "int": lambda v: int(str(v).strip()),
+    "float": lambda v: float(str(v).strip()),
+    "bool": parse_bool,
+    "duration": parse_duration,
+    "size": parse_size,
+    "list": parse_list,
+    "networks": parse_networks,
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str          # attribute on Settings
+    env: str           # environment variable
+    kind: str          # key of PARSERS
+    default: Any
+    doc: str
+    toml: tuple[str, ...] = ()
+    secret: bool = False
+
+
+PRIVATE_NETS = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+
+SPECS: tuple[Spec, ...] = (
+    Spec("env", "CHATBOX_ENV", "str", "production",
+         "production (default), development (embedded defaults, dev links) or test", ("chatbox.env",)),
+    Spec("port", "SERVER_PORT", "int", 8080, "HTTP port", ("server.port",)),
+    Spec("path_prefix", "CHATBOX_PATH_PREFIX", "str", "/chat", "prefix of every route", ("chatbox.path_prefix",)),
+    Spec("public_url", "CHATBOX_PUBLIC_URL", "str", "",
+         "external base URL used in printed links and e-mails (default http://localhost:SERVER_PORT)",
+         ("chatbox.public_url",)),
+    Spec("jwt_secret", "JWT_SECRET", "str", "", "HMAC key for JWTs; at least 32 bytes in production",
+         ("chatbox.jwt_secret",), secret=True),
+    Spec("encryption_key", "ENCRYPTION_KEY", "str", "",
+         "32-byte AES-256-GCM key for message content (raw bytes, e.g. `openssl rand -hex 16`); empty disables",
+         ("chatbox.encryption_key",), secret=True),
+    Spec("encryption_keys_previous", "ENCRYPTION_KEYS_PREVIOUS", "list", [],
+         "comma list of older 32-byte keys that still decrypt (key rotation)", ("chatbox.encryption_keys_previous",),
+         secret=True),
+    Spec("mongo_uri", "MONGO_URI", "str", "",
+         "MongoDB URI; empty = in-process mongomock (data lost on exit; development only)",
+         ("database.uri", "chatbox.mongo_uri")),
+    Spec("mongo_database", "MONGO_DATABASE", "str", "chat", "database name", ("database.name",)),
+    Spec("mongo_connect_timeout", "MONGO_CONNECT_TIMEOUT", "duration", 10.0, "MongoDB connect timeout",
+         ("database.connect_timeout",)),
+    Spec("redis_url", "REDIS_URL", "str", "", "Redis URL for the cross-pod bus; empty = in-process bus (one pod)",
+         ("chatbox.redis_url",)),
+    Spec("reconnect_timeout", "RECONNECT_TIMEOUT", "duration", 900.0,
+         "a session with no socket for this long ends; reconnecting within it resumes", ("chatbox.reconnect_timeout",)),
+    Spec("max_connections", "MAX_CONNECTIONS", "int", 10000, "WebSocket connections per process (also gunicorn "
+         "--worker-connections)", ("chatbox.max_connections",)),
+    Spec("max_connections_per_user", "MAX_CONNECTIONS_PER_USER", "int", 10, "open sockets per user",
+         ("chatbox.max_connections_per_user",)),
+    Spec("rate_limit", "RATE_LIMIT", "int", 100, "user messages per minute per user", ("chatbox.rate_limit",)),
+    Spec("max_message_size", "MAX_MESSAGE_SIZE", "size", 1048576, "largest inbound WebSocket frame in bytes "
+         "(bigger closes with 1009)", ("chatbox.max_message_size",)),
+    Spec("ping_interval", "WS_PING_PERIOD", "duration", 54.0, "WebSocket ping interval",
+         ("chatbox.websocket.ping_period",)),
+    Spec("pong_wait", "WS_PONG_WAIT", "duration", 60.0, "close a socket whose pong is this late",
+         ("chatbox.websocket.pong_wait",)),
+    Spec("llm_stream_timeout", "LLM_STREAM_TIMEOUT", "duration", 120.0, "deadline for one whole AI reply",
+         ("chatbox.llm_stream_timeout",)),
+    Spec("llm_default_model", "LLM_DEFAULT_MODEL", "str", "", "model id used before the user picks one "
+         "(default: the first configured)", ("llm.default_model",)),
+    Spec("llm_context_tokens", "LLM_CONTEXT_TOKENS", "int", 6000, "token budget of the history sent to the model",
+         ("llm.context_tokens",)),
+    Spec("llm_system_prompt", "LLM_SYSTEM_PROMPT", "str", "You are a helpful assistant.",
+         "system prompt for providers that set none", ("llm.system_prompt",)),
+    Spec("demo_chunk_delay", "DEMO_CHUNK_DELAY", "duration", 0.05, "pause between the demo model's words",
+         ("llm.demo_chunk_delay",)),
+    Spec("admin_rate_limit", "ADMIN_RATE_LIMIT", "int", 20, "admin API requests per window per admin",
+         ("chatbox.admin_rate_limit",)),
+    Spec("admin_rate_window", "ADMIN_RATE_WINDOW", "duration", 60.0, "admin rate-limit window",
+         ("chatbox.admin_rate_window",)),
+    Spec("public_rate_limit", "PUBLIC_RATE_LIMIT", "int", 60, "requests per minute per IP on public routes",
+         ("chatbox.public_rate_limit",)),
+    Spec("cors_allowed_origins", "CORS_ALLOWED_ORIGINS", "list", [], "origins allowed by CORS on HTTP routes; "
+         "empty = same-origin only", ("chatbox.cors_allowed_origins",)),
+    Spec("ws_allowed_origins", "WS_ALLOWED_ORIGINS", "list", [], "origins allowed to open the WebSocket; empty = "
+         "any (development only)", ("chatbox.allowed_origins",)),
+    Spec("trusted_proxies", "TRUSTED_PROXIES", "networks", parse_list(PRIVATE_NETS),
+         "proxies whose X-Forwarded-For is believed", ("chatbox.trusted_proxies",)),
+    Spec("metrics_allowed_networks", "METRICS_ALLOWED_NETWORKS", "networks",
+         parse_list(PRIVATE_NETS + ",127.0.0.0/8"), "networks allowed to scrape /metrics/prometheus",
+         ("chatbox.metrics_allowed_networks",)),
+    Spec("shutdown_timeout", "SHUTDOWN_TIMEOUT", "duration", 30.0, "grace period for in-flight replies on SIGTERM",
+         ("chatbox.shutdown_timeout",)),
+    Spec("log_level", "LOG_LEVEL", "str", "info", "debug, info, warning or error", ("log.level",)),
+    # files
+    Spec("s3_bucket", "S3_BUCKET", "str", "", "S3 bucket for uploads; empty = local disk", ("s3.bucket",)),
+    Spec("s3_region", "S3_REGION", "str", "us-east-1", "S3 region", ("s3.region",)),
+    Spec("s3_endpoint", "S3_ENDPOINT", "str", "", "S3 endpoint for MinIO or other S3-compatible stores",
+         ("s3.endpoint",)),
+    Spec("s3_access_key_id", "S3_ACCESS_KEY_ID", "str", "", "S3 access key", ("s3.access_key_id",), secret=True),
+    Spec("s3_secret_access_key", "S3_SECRET_ACCESS_KEY", "str", "", "S3 secret key", ("s3.secret_access_key",),
+         secret=True),
+    Spec("s3_sse", "S3_SSE", "str", "", "server-side encryption (AES256 or aws:kms); empty = none", ("s3.sse",)),
+    Spec("upload_dir", "UPLOAD_DIR", "str", "./data/uploads", "local upload folder when S3 is not configured",
+         ("upload.dir",)),
+    Spec("upload_max_size", "UPLOAD_MAX_SIZE", "size", 100 * 1000**2, "largest upload", ("upload.max_size",)),
+    Spec("transcription_provider", "TRANSCRIPTION_PROVIDER", "str", "",
+         "id of an openai-type provider used for voice transcription; empty = none", ("llm.transcription_provider",)),
+    Spec("transcription_model", "TRANSCRIPTION_MODEL", "str", "whisper-1", "transcription model",
+         ("llm.transcription_model",)),
+    # notifications
+    Spec("admin_emails", "ADMIN_EMAILS", "list", [], "e-mail addresses paged on help requests and alerts",
+         ("notification.adminEmails",)),
+    Spec("admin_phones", "ADMIN_PHONES", "list", [], "phone numbers paged by SMS", ("notification.adminPhones",)),
+    Spec("admin_panel_url", "ADMIN_PANEL_URL", "str", "", "dashboard URL used in alert links",
+         ("notification.adminPanelURL",)),
+    Spec("email_from", "EMAIL_FROM", "str", "chatbox@localhost", "sender address of alerts", ("mail.from",)),
+    Spec("smtp_host", "SMTP_HOST", "str", "", "SMTP server; empty = outbox (logged)", ("mail.smtp_host",)),
+    Spec("smtp_port", "SMTP_PORT", "int", 587, "SMTP port", ("mail.smtp_port",)),
+    Spec("smtp_user", "SMTP_USER", "str", "", "SMTP user", ("mail.smtp_user",)),
+    Spec("smtp_password", "SMTP_PASSWORD", "str", "", "SMTP password (SMTP_PASS also read)",
+         ("mail.smtp_password",), secret=True),
+    Spec("smtp_tls", "SMTP_TLS", "bool", True, "STARTTLS", ("mail.smtp_tls",)),
+    Spec("smtp_ssl", "SMTP_SSL", "bool", False, "implicit TLS", ("mail.smtp_ssl",)),
+    Spec("sms_account_sid", "SMS_ACCOUNT_SID", "str", "", "Twilio account SID; empty = outbox",
+         ("sms.accountSID",), secret=True),
+    Spec("sms_auth_token", "SMS_AUTH_TOKEN", "str", "", "Twilio auth token", ("sms.authToken",), secret=True),
+    Spec("sms_from_number", "SMS_FROM_NUMBER", "str", "", "Twilio sender number", ("sms.fromNumber",)),
+    Spec("help_escalate_after", "HELP_ESCALATE_AFTER", "duration", 300.0,
+         "re-send a help request by SMS if nobody takes over within this", ("notification.help_escalate_after",)),
+)
+
+SECRET_ENV_ALIASES = {"SMTP_PASS": "SMTP_PASSWORD"}
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    id: str
+    name: str
+    type: str
+    endpoint: str = ""
+    api_key: str = field(default="", repr=False)
+    model: str = ""
+    max_tokens: int = 1024
+    temperature: float | None = None
+    system_prompt: str = ""
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration, typed. Build with ``Settings.load()`` or ``Settings.for_tests(**overrides)``."""
+
+    values: Mapping[str, Any]
+    providers: tuple[ProviderConfig, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"Settings({self.masked()!r})"
+
+    @property
+    def development(self) -> bool:
+        return self.env in ("development", "test")
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.path_prefix == "/" else self.path_prefix.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    def replace(self, **changes: Any) -> Settings:
+        providers = changes.pop("providers", self.providers)
+        return Settings({**self.values, **changes}, tuple(providers))
+
+    def masked(self) -> dict[str, Any]:
+        """Return every setting by env name, secrets shown as set/unset only."""
+        out = {}
+        for spec in SPECS:
+            value = self.values[spec.name]
+            out[spec.env] = ("(set)" if value else "(unset)") if spec.secret else value
+        return out
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, toml_path: str | None = None) -> Settings:
+        """Read the TOML file (``toml_path`` or CHATBOX_CONFIG) then the environment; validate.
+
+        Raises SettingsError naming the first bad variable.
+        """
+        environ = os.environ if environ is None else environ
+        toml_path = toml_path or environ.get("CHATBOX_CONFIG") or None
+        document = _read_toml(toml_path) if toml_path else {}
+        values = {}
+        for spec in SPECS:
+            values[spec.name] = _resolve(spec, environ, document)
+        settings = cls(values, _providers(environ, document))
+        settings.validate()
+        return settings
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> Settings:
+        """Defaults suited to tests: test mode, a strong secret, no external services."""
+        values = {spec.name: spec.default for spec in SPECS}
+        values.update(env="test", jwt_secret="k" * 48, demo_chunk_delay=0.0, ws_allowed_origins=[],
+                      metrics_allowed_networks=["127.0.0.0/8"])
+        providers = overrides.pop("providers", ())
+        values.update(overrides)
+        settings = cls(values, tuple(providers))
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse unsafe or inconsistent settings; in production also weak secrets."""
+        if self.env not in ENVIRONMENTS:
+            raise SettingsError(f"CHATBOX_ENV must be one of {', '.join(ENVIRONMENTS)} (got {self.env!r})")
+        if not self.path_prefix.startswith("/"):
+            raise SettingsError(f"CHATBOX_PATH_PREFIX must start with '/' (got {self.path_prefix!r})")
+        for name in ("ws_allowed_origins", "cors_allowed_origins"):
+            for origin in self.values[name]:
+                if _is_placeholder(origin):
+                    raise SettingsError(f"{_env_of(name)} contains a placeholder value ({origin!r}): list the real "
+                                        "origins, e.g. https://chat.example.com")
+        _check_encryption_keys(self.encryption_key, self.encryption_keys_previous)
+        if not self.development:
+            _check_jwt_secret(self.jwt_secret)
+        elif not self.jwt_secret:
+            raise SettingsError("JWT_SECRET is required (development mode generates one: use `make run`)")
+        ids = [p.id for p in self.providers]
+        for provider in self.providers:
+            if provider.fallback and provider.fallback not in ids:
+                raise SettingsError(f"LLM provider {provider.id!r}: fallback {provider.fallback!r} is not a "
+                                    "configured provider id")
+        if self.llm_default_model and self.llm_default_model not in ids + ["demo"]:
+            raise SettingsError(f"LLM_DEFAULT_MODEL {self.llm_default_model!r} is not a configured provider id "
+                                f"(configured: {', '.join(ids) or 'none'})")
+
+
+def _env_of(name: str) -> str:
+    return next(spec.env for spec in SPECS if spec.name == name)
+
+
+def _is_placeholder(value: str) -> bool:
+    upper = value.upper()
+    return any(marker in upper for marker in PLACEHOLDER_MARKERS)
+
+
+_GENERATE_JWT = "generate one with: openssl rand -base64 48"
+_GENERATE_KEY = "generate one with: openssl rand -hex 16"
+
+
+def _check_jwt_secret(secret: str) -> None:
+    if not secret:
+        raise SettingsError(f"JWT_SECRET is required in production; {_GENERATE_JWT}")
+    if _is_placeholder(secret):
+        raise SettingsError(f"JWT_SECRET contains a placeholder value; {_GENERATE_JWT}")
+    if len(secret.encode()) < 32:
+        raise SettingsError(f"JWT_SECRET must be at least 32 bytes (got {len(secret.encode())}); {_GENERATE_JWT}")
+    lowered = secret.lower()
+    for pattern in WEAK_SECRET_PATTERNS:
+        if pattern in lowered:
+            raise SettingsError(f"JWT_SECRET appears to be weak (contains {pattern!r}); {_GENERATE_JWT}")
+    if len(set(secret)) < 8:
+        raise SettingsError(f"JWT_SECRET appears to be weak (too few distinct characters); {_GENERATE_JWT}")
+
+
+def _check_encryption_keys(primary: str, previous: list[str]) -> None:
+    for label, key in [("ENCRYPTION_KEY", primary)] + [("ENCRYPTION_KEYS_PREVIOUS", k) for k in previous]:
+        if not key:
+            continue
+        if _is_placeholder(key):
+            raise SettingsError(f"{label} contains a placeholder value; {_GENERATE_KEY}")
+        if len(key.encode()) != 32:
+            raise SettingsError(f"{label} must be exactly 32 bytes for AES-256 (got {len(key.encode())}); "
+                                f"{_GENERATE_KEY}")
+    if previous and not primary:
+        raise SettingsError("ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is empty: set the new key as "
+                            "ENCRYPTION_KEY")
+
+
+def _read_toml(path: str) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"CHATBOX_CONFIG: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"CHATBOX_CONFIG: {path} is not valid TOML: {exc}") from None
+
+
+def _toml_get(document: dict, dotted: str) -> Any:
+    node: Any = document
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _resolve(spec: Spec, environ: Mapping[str, str], document: dict) -> Any:
+    raw, source = None, None
+    for alias, target in SECRET_ENV_ALIASES.items():
+        if target == spec.env and environ.get(alias) and not environ.get(spec.env):
+            raw, source = environ[alias], alias
+    if environ.get(spec.env) is not None and environ.get(spec.env) != "":
+        raw, source = environ[spec.env], spec.env
+    if raw is None:
+        for key in spec.toml:
+            value = _toml_get(document, key)
+            if value is not None:
+                if spec.secret and isinstance(value, str) and _is_placeholder(value):
+                    raise SettingsError(f"{spec.env} (config key {key}) contains a placeholder value; set the real "
+                                        "value in the environment or the file")
+                raw, source = value, f"config key {key}"
+                break
+    if raw is None:
+        return spec.default
+    try:
+        return PARSERS[spec.kind](raw)
+    except ValueError as exc:
+        shown = "(hidden)" if spec.secret else repr(raw)
+        raise SettingsError(f"{source} = {shown} is not valid: {exc}") from None
+
+
+_PROVIDER_FIELDS = {
+    "ID": ("id", str), "NAME": ("name", str), "TYPE": ("type", str), "ENDPOINT": ("endpoint", str),
+    "API_KEY": ("api_key", str), "MODEL": ("model", str), "MAX_TOKENS": ("max_tokens", int),
+    "TEMPERATURE": ("temperature", float), "SYSTEM_PROMPT": ("system_prompt", str), "FALLBACK": ("fallback", str),
+}
+_TOML_PROVIDER_KEYS = {"apiKey": "api_key", "maxTokens": "max_tokens", "systemPrompt": "system_prompt"}
+
+
+def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConfig, ...]:
+    tables = _toml_get(document, "llm.providers") or _toml_get(document, "chatbox.llm.providers") or []
+    entries: list[dict] = [
+        {_TOML_PROVIDER_KEYS.get(k, k): v for k, v in table.items()} for table in tables if isinstance(table, dict)
+    ]
+    numbers = sorted({int(m.group(1)) for key in environ if (m := re.fullmatch(r"LLM_PROVIDER_(\d+)_[A-Z_]+", key))})
+    for number in numbers:
+        while len(entries) < number:
+            entries.append({})
+        for suffix, (name, cast) in _PROVIDER_FIELDS.items():
+            value = environ.get(f"LLM_PROVIDER_{number}_{suffix}")
+            if value not in (None, ""):
+                try:
+                    entries[number - 1][name] = cast(value)
+                except ValueError:
+                    raise SettingsError(f"LLM_PROVIDER_{number}_{suffix} = {value!r} is not a valid "
+                                        f"{cast.__name__}") from None
+    providers = []
+    for index, entry in enumerate(entries, start=1):
+        if not entry:
+            continue
+        providers.append(_provider(index, entry))
+    seen = set()
+    for provider in providers:
+        if provider.id in seen:
+            raise SettingsError(f"LLM provider id {provider.id!r} is configured twice")
+        seen.add(provider.id)
+    return tuple(providers)
+
+
+def _provider(index: int, entry: dict) -> ProviderConfig:
+    label = f"LLM provider {index} (LLM_PROVIDER_{index}_*)"
+    for required in ("id", "type"):
+        if not entry.get(required):
+            raise SettingsError(f"{label}: {required} is required")
+    if entry["type"] not in PROVIDER_TYPES:
+        raise SettingsError(f"{label}: type must be one of {', '.join(PROVIDER_TYPES)} (got {entry['type']!r})")
+    if entry["type"] != "demo":
+        if not entry.get("endpoint"):
+            raise SettingsError(f"{label}: endpoint is required")
+        check_endpoint(label, entry["endpoint"])
+        if _is_placeholder(str(entry.get("api_key", ""))):
+            raise SettingsError(f"{label}: the API key is a placeholder; set LLM_PROVIDER_{index}_API_KEY")
+    known = {f.name for f in dataclasses.fields(ProviderConfig)}
+    unknown = set(entry) - known
+    if unknown:
+        raise SettingsError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    entry = {"name": entry["id"], **entry}
+    return ProviderConfig(**entry)
+
+
+_INTERNAL_SUFFIXES = (".local", ".internal", ".svc", ".cluster.local")
+
+
+def check_endpoint(label: str, endpoint: str) -> None:
+    """Allow https anywhere, http only for internal hosts (loopback, private IPs, dotless or cluster names)."""
+    match = re.fullmatch(r"(https?)://(\[[^\]]+\]|[^/:]+)(:\d+)?(/.*)?", endpoint)
+    if not match:
+        raise SettingsError(f"{label}: endpoint {endpoint!r} is not an http(s) URL with a host")
+    scheme, host = match.group(1), match.group(2).strip("[]")
+    if scheme == "https":
+        return
+    try:
+        internal = ipaddress.ip_address(host).is_private or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        internal = "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost"
+    if not internal:
+        raise SettingsError(f"{label}: endpoint must use https (http is allowed only for internal hosts): "
+                            f"{endpoint}")

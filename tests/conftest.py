@@ -1,0 +1,159 @@
+"""Fixtures: a real gevent server per app on a free port, signed tokens, WebSocket clients.
+
+The test process is gevent-patched (as gunicorn's worker is), so the app, its background greenlets and the
+websocket-client sockets all run cooperatively in one process, sharing one mongomock database.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+import gevent  # noqa: E402
+import pytest  # noqa: E402
+import websocket  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+from chatbox import create_app  # noqa: E402
+from chatbox.auth import sign_token  # noqa: E402
+from chatbox.models import AuditEntry, Session  # noqa: E402
+from chatbox.settings import Settings  # noqa: E402
+
+SECRET = "k" * 48
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def token(user_id="alice", roles=(), name="", secret=SECRET, expires=timedelta(hours=1)) -> str:
+    return sign_token(secret, user_id, roles, name, expires)
+
+
+def admin_token(user_id="root", name="Ada Admin") -> str:
+    return token(user_id, roles=("admin",), name=name)
+
+
+class Server:
+    """A running app: ``url``, ``ws_url``, ``app``, ``services``."""
+
+    def __init__(self, app):
+        self.app = app
+        self.services = app.extensions["chatbox"]
+        self.port = free_port()
+        self.prefix = self.services.settings.prefix
+        self.url = f"http://127.0.0.1:{self.port}{self.prefix}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}{self.prefix}/ws"
+        self._server = WSGIServer(("127.0.0.1", self.port), app, log=None, error_log=None)
+        self._server.start()
+
+    def stop(self):
+        self._server.stop(timeout=1)
+        self.services.close()
+
+
+class Client:
+    """A WebSocket client that reads frames as dicts."""
+
+    def __init__(self, url, **headers):
+        self.ws = websocket.create_connection(url, timeout=10, header=[f"{k}: {v}" for k, v in headers.items()])
+
+    def send(self, **frame):
+        self.ws.send(json.dumps(frame))
+
+    def recv(self, timeout=10) -> dict:
+        self.ws.settimeout(timeout)
+        return json.loads(self.ws.recv())
+
+    def recv_until(self, predicate, timeout=10) -> list[dict]:
+        """Frames up to and including the first that matches."""
+        frames, deadline = [], time.monotonic() + timeout
+        while True:
+            frame = self.recv(max(deadline - time.monotonic(), 0.01))
+            frames.append(frame)
+            if predicate(frame):
+                return frames
+
+    def reply(self, timeout=10) -> list[dict]:
+        """Frames up to the end of the next AI reply (the done frame)."""
+        return self.recv_until(lambda f: f["type"] == "ai_response" and f.get("metadata", {}).get("done") == "true"
+                               and f.get("sender") == "ai", timeout)
+
+    def quiet(self, seconds=0.3) -> list[dict]:
+        """Whatever arrives within ``seconds`` (expect nothing)."""
+        frames = []
+        try:
+            while True:
+                frames.append(self.recv(seconds))
+        except websocket.WebSocketTimeoutException:
+            return frames
+
+    def close(self):
+        self.ws.close()
+
+
+def text_of(frames) -> str:
+    return "".join(f.get("content", "") for f in frames if f["type"] == "ai_response")
+
+
+@pytest.fixture(autouse=True)
+def clean_database():
+    yield
+    Session.objects.delete()
+    AuditEntry.objects.delete()
+
+
+@pytest.fixture
+def make_server():
+    """Factory: ``make_server(**setting_overrides)`` starts an app on a free port."""
+    servers = []
+
+    def factory(bus=None, **overrides):
+        overrides.setdefault("jwt_secret", SECRET)
+        server = Server(create_app(Settings.for_tests(**overrides), bus=bus))
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()
+
+
+@pytest.fixture
+def connect(server):
+    """``connect(user_id, **query)`` opens a socket to the default server and reads the greeting."""
+    clients = []
+
+    def factory(user_id="alice", roles=(), name="", target=None, greet=True, **query):
+        target = target or server
+        query.setdefault("token", token(user_id, roles, name))
+        url = target.ws_url + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        client = Client(url)
+        clients.append(client)
+        if greet:
+            client.greeting = client.recv()
+        return client
+
+    yield factory
+    for client in clients:
+        try:
+            client.close()
+        except Exception:
+            pass
+    gevent.sleep(0)
+
+
+if os.environ.get("CHATBOX_TEST_MONGO_URI"):
+    os.environ.setdefault("CHATBOX_TEST_MONGO", "1")
