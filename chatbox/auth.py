@@ -91,6 +91,23 @@ def bearer_token() -> str:
     return header[7:].strip()
 
 
+DASHBOARD_COOKIE = "chatbox_admin"  # HttpOnly cookie holding the admin's JWT after dashboard sign-in
+
+
+def request_identity(allow_query_token: bool = False) -> Identity | None:
+    """The caller's identity from the Bearer header, else ``?token=`` (when allowed), else the dashboard cookie.
+
+    Returns None when the request carries no token at all; raises INVALID for a bad one. CSRF checks for
+    cookie-authenticated writes are the dashboard's job.
+    """
+    token = bearer_token()
+    if not token and allow_query_token:
+        token = request.args.get("token", "").strip()
+    if not token:
+        token = request.cookies.get(DASHBOARD_COOKIE, "")
+    return identify(token) if token else None
+
+
 def identify(token: str) -> Identity:
     settings = current_app.config["CHATBOX_SETTINGS"]
     return decode(token, settings.jwt_secret, require_exp=not settings.development)

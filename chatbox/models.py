@@ -84,6 +84,27 @@ class AuditEntry(me.Document):
     detail = me.StringField(db_field="detail")
 
 
+class Notification(me.Document):
+    """One alert message (or its suppression): the notification log the dashboard shows."""
+
+    meta = {"collection": "notifications", "strict": False, "auto_create_index": False,
+            "indexes": [{"fields": ["-ts"], "name": "idx_notification_time"}]}
+
+    ts = me.DateTimeField(db_field="ts", required=True)
+    event = me.StringField(db_field="event", required=True)      # help_request, llm_failure, …
+    key = me.StringField(db_field="key")                         # rate-limit key, e.g. help_request:<sid>
+    channel = me.StringField(db_field="channel")                 # email | sms
+    transport = me.StringField(db_field="transport")             # smtp | twilio | outbox
+    recipient = me.StringField(db_field="to")
+    subject = me.StringField(db_field="subject")
+    body = me.StringField(db_field="body")
+    status = me.StringField(db_field="status")                   # queued | sent | failed | suppressed
+    attempts = me.IntField(db_field="attempts", default=0)
+    error = me.StringField(db_field="error")
+    session_id = me.StringField(db_field="sid")
+    user_id = me.StringField(db_field="uid")
+
+
 # The five indexes of the Go service (ORIGINAL.md section 3.5), by name.
 SESSION_INDEXES: dict[str, tuple[list[tuple[str, int]], dict]] = {
     "idx_user_id": ([("uid", ASCENDING)], {}),
@@ -107,6 +128,7 @@ def ensure_indexes(timeout: float = 30.0) -> list[str]:
                 raise TimeoutError(f"index creation exceeded {timeout:.0f}s")
             collection.create_index(keys, name=name, background=True, maxTimeMS=int(timeout * 1000), **options)
         AuditEntry.ensure_indexes()
+        Notification.ensure_indexes()
     except (PyMongoError, TimeoutError) as exc:
         log.error("MongoDB index creation failed: %s", exc, extra={"indexes": list(SESSION_INDEXES)})
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from chatbox.chat.hub import Hub
@@ -31,6 +32,16 @@ class Services:
     lifecycle: Lifecycle
     metrics: Metrics
     extras: dict = field(default_factory=dict)  # optional collaborators (notifier, files, …) by name
+    alert_listeners: list = field(default_factory=list)
+
+    def alert(self, event: str, **details) -> None:
+        """Report an operational event (llm_failure, database_unavailable, connection_cap, rate_limited, crash) to
+        whoever listens (the notifier); never raises."""
+        for listener in list(self.alert_listeners):
+            try:
+                listener(event, **details)
+            except Exception:
+                logging.getLogger("chatbox.alerts").exception("alert listener failed for %s", event)
 
     def close(self) -> None:
         self.lifecycle.stop()
@@ -49,6 +60,9 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
     lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
     services = Services(settings, bus, hub, store, providers, replies, takeover, chat, lifecycle, metrics)
     hub.on("user_notice", lambda event: _notify_user(hub, event))
+    replies.on_failure = lambda **details: services.alert("llm_failure", **details)
+    lifecycle.crash_listeners.append(lambda exc: services.alert("crash", error=repr(exc)[:500]))
+    chat.on_rate_limited = lambda user_id: services.alert("rate_limited", user_id=user_id)
     return services
 
 

@@ -114,6 +114,7 @@ class ReplyStreamer:
         self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = (
             stream_deltas or (lambda provider, request: provider.stream(request)))
         self.running: dict[str, ReplyJob] = {}
+        self.on_failure: Callable[..., None] | None = None  # called with provider, code, session_id, user_id
         hub.on("cancel_reply", self._on_cancel)
 
     def run(self, job: ReplyJob) -> None:
@@ -200,6 +201,8 @@ class ReplyStreamer:
         self.hub.bus.stream_end(job.sid)
         if error_code:
             self._observe("error", provider, 1)
+            if self.on_failure:
+                self.on_failure(provider=provider.id, code=error_code, session_id=job.sid, user_id=job.user_id)
             message = None
             if error_code == "LLM_TIMEOUT":
                 message = f"AI service request timed out after {self.settings.llm_stream_timeout:g}s"

@@ -34,6 +34,7 @@ class ChatService:
         # Optional collaborators set by create_app when configured: notifier (help alerts), files (upload checks),
         # transcriber (voice notes).
         self.notifier = self.files = self.transcriber = None
+        self.on_rate_limited = None  # called with user_id on each refusal (the notifier watches for bursts)
 
     # --- connections -----------------------------------------------------------------------------------------
 
@@ -202,6 +203,8 @@ class ChatService:
         if retry:
             if self.metrics:
                 self.metrics.rate_limited("message")
+            if self.on_rate_limited:
+                self.on_rate_limited(conn.identity.user_id)
             error = ProtocolError("TOO_MANY_REQUESTS", "Too many requests, please slow down")
             error.retry_after_ms = max(int(retry * 1000), 1)
             raise error

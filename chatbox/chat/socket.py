@@ -49,6 +49,7 @@ def check_socket_request():
         return Response("Authentication failed", 401, mimetype="text/plain")
     if len(services.hub.connections) >= settings.max_connections:
         services.metrics.rate_limited("connection")
+        services.alert("connection_cap", limit=settings.max_connections)
         return Response(f"Server at capacity ({settings.max_connections} connections), try again later", 503,
                         mimetype="text/plain", headers={"Retry-After": "5"})
     conn_id = services.lifecycle.new_connection_id()

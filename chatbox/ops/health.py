@@ -40,6 +40,7 @@ def readyz():
         checks["mongodb"] = {"status": "ready"}
     else:
         checks["mongodb"] = {"status": "not ready", "reason": "Database connectivity check failed"}
+        services.alert("database_unavailable", reason="readiness ping failed")
     checks["llm"] = {"status": "ready", "providers_count": len(services.providers.all())}
     if services.settings.redis_url:
         checks["redis"] = {"status": "ready"} if services.bus.ping() else {"status": "not ready",
