@@ -140,6 +140,9 @@ SPECS: tuple[Spec, ...] = (
          ("chatbox.websocket.pong_wait",)),
     Spec("llm_stream_timeout", "LLM_STREAM_TIMEOUT", "duration", 120.0, "deadline for one whole AI reply",
          ("chatbox.llm_stream_timeout",)),
+    Spec("reply_orphan_grace", "REPLY_ORPHAN_GRACE", "duration", 10.0,
+         "an AI reply whose session has had no socket on any pod for this long is cancelled",
+         ("chatbox.reply_orphan_grace",)),
     Spec("llm_default_model", "LLM_DEFAULT_MODEL", "str", "", "model id used before the user picks one "
          "(default: the first configured)", ("llm.default_model",)),
     Spec("llm_context_tokens", "LLM_CONTEXT_TOKENS", "int", 6000, "token budget of the history sent to the model",

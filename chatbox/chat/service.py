@@ -12,6 +12,7 @@ import logging
 import socket as socketlib
 from urllib.parse import urlparse
 
+import gevent
 from pymongo.errors import PyMongoError
 
 from chatbox.chat.hub import Connection, Hub
@@ -20,6 +21,7 @@ from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
 from chatbox.chat.takeover import Takeover, TakeoverError
 from chatbox.integrations.llm import Providers
 from chatbox.models import Session
+from chatbox.ops.lifecycle import heartbeat_interval
 from chatbox.store import PlainMessage, SessionStore
 
 log = logging.getLogger("chatbox.chat")
@@ -92,13 +94,28 @@ class ChatService:
         return self.store.active_for_user(identity.user_id)
 
     def _attach(self, conn: Connection, sid: str) -> None:
+        bus = self.hub.bus
+        if conn.session_id and conn.session_id != sid:
+            bus.slot_release("sess:" + conn.session_id, conn.id)
         self.hub.attach(conn, sid)
-        self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+        bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+        bus.slot_acquire("sess:" + sid, conn.id, 1_000_000, 3 * heartbeat_interval(self.settings))
 
     def close(self, conn: Connection) -> None:
-        if conn.session_id:
-            self.hub.bus.mark("alive:" + conn.session_id, self.settings.reconnect_timeout)
+        """Forget a closed socket; if it was its session's last one anywhere, the reply is cancelled after a grace."""
+        sid = conn.session_id
         self.hub.detach(conn)
+        if not sid:
+            return
+        self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+        self.hub.bus.slot_release("sess:" + sid, conn.id)
+        if sid in self.replies.running and not self.hub.local(sid):
+            gevent.spawn_later(self.settings.reply_orphan_grace, self._cancel_if_orphaned, sid)
+
+    def _cancel_if_orphaned(self, sid: str) -> None:
+        if sid in self.replies.running and not self.hub.local(sid) and not self.hub.bus.slot_count("sess:" + sid):
+            log.info("cancelling a reply nobody is connected to", extra={"session_id": sid})
+            self.hub.signal("cancel_reply", sid=sid, reason="disconnected")
 
     def _status(self, conn: Connection, session: Session | None) -> Frame:
         frame = Frame("connection_status", sender="system", timestamp=now(), models=self.providers.models(),

@@ -123,6 +123,9 @@ class RedisBus(Bus):
     def slot_refresh(self, key: str, member: str, ttl: float) -> None:
         self._redis.zadd(PREFIX + "slot:" + key, {member: time.time() + ttl}, xx=True)
 
+    def slot_count(self, key: str) -> int:
+        return int(self._redis.zcount(PREFIX + "slot:" + key, time.time(), "+inf"))
+
     def mark(self, key: str, ttl: float) -> None:
         self._redis.set(PREFIX + "mark:" + key, "1", px=max(int(ttl * 1000), 1))
 

@@ -20,11 +20,16 @@ log = logging.getLogger("chatbox.lifecycle")
 RESTART_CLOSE_CODE = 1012
 
 
+def heartbeat_interval(settings) -> float:
+    """How often presence marks and socket slots are refreshed; slots live three beats."""
+    return max(min(30.0, settings.reconnect_timeout / 3), 0.05)
+
+
 class Lifecycle:
     def __init__(self, settings, bus, hub, store, chat, replies):
         self.settings, self.bus, self.hub, self.store, self.chat, self.replies = (
             settings, bus, hub, store, chat, replies)
-        self.beat = max(min(30.0, settings.reconnect_timeout / 3), 0.05)
+        self.beat = heartbeat_interval(settings)
         self.slot_ttl = self.beat * 3
         self.draining = False
         self.crash_listeners: list = []
@@ -52,6 +57,8 @@ class Lifecycle:
             self.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
         for conn in list(self.hub.connections):
             self.bus.slot_refresh("user:" + conn.identity.user_id, conn.id, self.slot_ttl)
+            if conn.session_id:
+                self.bus.slot_refresh("sess:" + conn.session_id, conn.id, self.slot_ttl)
 
     def reap(self) -> None:
         cutoff = utcnow() - timedelta(seconds=self.settings.reconnect_timeout)
