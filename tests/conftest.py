@@ -24,7 +24,7 @@ from chatbox.auth import sign_token  # noqa: E402
 from chatbox.models import AuditEntry, Session  # noqa: E402
 from chatbox.settings import Settings  # noqa: E402
 
-SECRET = "k" * 48
+SECRET = "Q7vN2xLp9RzT4mWc8YhB3kDf6GsJ1aEu5PoXiVnC0bMqHr7Wt2Ky9Zs4Lf6Gd8Jx"  # strong enough for production mode
 
 
 def free_port() -> int:
@@ -62,8 +62,10 @@ class Server:
 class Client:
     """A WebSocket client that reads frames as dicts."""
 
-    def __init__(self, url, **headers):
-        self.ws = websocket.create_connection(url, timeout=10, header=[f"{k}: {v}" for k, v in headers.items()])
+    def __init__(self, url, origin=None, **headers):
+        options = {"origin": origin} if origin else {}
+        self.ws = websocket.create_connection(url, timeout=10, header=[f"{k}: {v}" for k, v in headers.items()],
+                                              **options)
 
     def send(self, **frame):
         self.ws.send(json.dumps(frame))
