@@ -13,6 +13,7 @@ from chatbox.chat.takeover import Takeover
 from chatbox.crypto import KeyRing
 from chatbox.integrations.bus import Bus, create_bus
 from chatbox.integrations.llm import Providers
+from chatbox.integrations.llm_retry import ResilientStreams
 from chatbox.ops.lifecycle import Lifecycle
 from chatbox.ops.metrics import Metrics
 from chatbox.settings import Settings
@@ -54,7 +55,8 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
     metrics = Metrics()
     store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous))
     providers = Providers(settings)
-    replies = ReplyStreamer(settings, store, hub, providers, metrics)
+    replies = ReplyStreamer(settings, store, hub, providers, metrics,
+                            stream_deltas=ResilientStreams(providers, metrics))
     takeover = Takeover(store, hub, metrics)
     chat = ChatService(settings, store, hub, providers, replies, takeover, metrics)
     lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
