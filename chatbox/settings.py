@@ -205,6 +205,23 @@ SPECS: tuple[Spec, ...] = (
     Spec("sms_from_number", "SMS_FROM_NUMBER", "str", "", "Twilio sender number", ("sms.fromNumber",)),
     Spec("help_escalate_after", "HELP_ESCALATE_AFTER", "duration", 300.0,
          "re-send a help request by SMS if nobody takes over within this", ("notification.help_escalate_after",)),
+    Spec("notify_rules", "NOTIFY_RULES", "str", "",
+         "channels per alert event as event=email+sms|email|sms|none, comma-separated; unnamed events keep their "
+         "default (help_request=email+sms, help_escalation=sms, llm_failure=email, database_unavailable=email+sms, "
+         "connection_cap=email, rate_limited=email, crash=email+sms)", ("notification.rules",)),
+    Spec("notify_rate_limit", "NOTIFY_RATE_LIMIT", "int", 5,
+         "alerts per event key per window; more are suppressed and counted in the next one", ("notification.rate_limit",)),
+    Spec("notify_rate_window", "NOTIFY_RATE_WINDOW", "duration", 300.0, "window of NOTIFY_RATE_LIMIT",
+         ("notification.rate_window",)),
+    Spec("notify_llm_failures", "NOTIFY_LLM_FAILURES", "int", 3,
+         "AI provider failures within NOTIFY_LLM_FAILURE_WINDOW that raise one alert", ("notification.llm_failures",)),
+    Spec("notify_llm_failure_window", "NOTIFY_LLM_FAILURE_WINDOW", "duration", 300.0,
+         "window of NOTIFY_LLM_FAILURES", ("notification.llm_failure_window",)),
+    Spec("notify_refusal_burst", "NOTIFY_REFUSAL_BURST", "int", 20,
+         "rate-limit refusals within NOTIFY_REFUSAL_WINDOW that count as abnormal traffic (one alert)",
+         ("notification.refusal_burst",)),
+    Spec("notify_refusal_window", "NOTIFY_REFUSAL_WINDOW", "duration", 60.0, "window of NOTIFY_REFUSAL_BURST",
+         ("notification.refusal_window",)),
 )
 
 SECRET_ENV_ALIASES = {"SMTP_PASS": "SMTP_PASSWORD"}

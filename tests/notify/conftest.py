@@ -1,0 +1,187 @@
+"""Fixtures for notifications: a real SMTP server (aiosmtpd), a fake Twilio REST endpoint, a clock tests move."""
+
+import json
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+from urllib.parse import parse_qs
+
+import gevent
+import gevent.event
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import free_port
+from gevent.pywsgi import WSGIServer
+
+from chatbox.models import Notification
+from chatbox.store import utcnow
+
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "f" * 16 + "0" * 16
+
+
+@pytest.fixture(autouse=True)
+def clean_notifications():
+    yield
+    Notification.objects.delete()
+
+
+def eventually(probe, timeout=15.0, interval=0.02):
+    """Poll ``probe`` until it returns something truthy; fail with what it last returned."""
+    deadline, value = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        gevent.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+def notifier_of(server):
+    return server.services.extras["notifier"]
+
+
+def settle(server, timeout=15.0):
+    """Wait until every notification the server has started sending is finished."""
+    assert notifier_of(server).join(timeout), "notifications still sending"
+
+
+def rows(**filters):
+    return list(Notification.objects(**filters).order_by("ts"))
+
+
+class Mail:
+    """One message the SMTP server received, parsed."""
+
+    def __init__(self, envelope):
+        self.mail_from, self.rcpt_tos = envelope.mail_from, list(envelope.rcpt_tos)
+        self.message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.subject = str(self.message["Subject"])
+        self.html = self.message.get_body(("html",)).get_content()
+        self.text = self.message.get_body(("plain",)).get_content()
+
+
+class SmtpSink:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def mails(self):
+        return [Mail(envelope) for envelope in self.envelopes]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free port; ``.port``, ``.mails``."""
+    sink = SmtpSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+class FakeTwilio:
+    """Twilio's Messages endpoint: records the form of each POST and answers 201 like Twilio (or ``fail_with``)."""
+
+    def __init__(self):
+        self.requests, self.fail_with = [], None
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = WSGIServer(("127.0.0.1", self.port), self.app, log=None, error_log=None)
+        self._server.start()
+
+    def app(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
+        form = {key: values[0] for key, values in parse_qs(body).items()}
+        self.requests.append({"method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"], "form": form,
+                              "auth": environ.get("HTTP_AUTHORIZATION", "")})
+        if self.fail_with:
+            status, payload = self.fail_with, {"code": 20003, "message": "Authenticate", "status": 401}
+        else:
+            sid = TWILIO_SID
+            status = "201 Created"
+            payload = {"sid": f"SM{len(self.requests):032x}", "account_sid": sid, "to": form.get("To"),
+                       "from": form.get("From"), "body": form.get("Body"), "status": "queued",
+                       "uri": f"/2010-04-01/Accounts/{sid}/Messages/SM{len(self.requests):032x}.json"}
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(payload).encode()]
+
+    @property
+    def forms(self):
+        return [r["form"] for r in self.requests]
+
+    def stop(self):
+        self._server.stop(timeout=1)
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio()
+    yield fake
+    fake.stop()
+
+
+def twilio_settings(twilio_fake, **extra):
+    """Settings that make the app use the real Twilio adapter; call ``point_at(server, fake)`` after start."""
+    return dict(sms_account_sid=TWILIO_SID, sms_auth_token=TWILIO_TOKEN, sms_from_number="+15550001111", **extra)
+
+
+def point_at(server, fake):
+    """Send the app's real Twilio client to the fake (ENVIRONMENT.md row 8: the api domain's base_url)."""
+    notifier_of(server).sms.client.api.base_url = fake.url
+
+
+class ManualClock:
+    """A clock that moves only when the test says so; ``sleep`` waits for ``advance``."""
+
+    def __init__(self):
+        self.offset, self.sleepers = 0.0, 0
+        self._start = utcnow()
+        self._moved = gevent.event.Event()
+
+    def monotonic(self):
+        return self.offset
+
+    def now(self):
+        return self._start + timedelta(seconds=self.offset)
+
+    def sleep(self, seconds):
+        deadline = self.offset + seconds
+        self.sleepers += 1
+        try:
+            while self.offset < deadline:
+                moved = self._moved
+                moved.wait()
+        finally:
+            self.sleepers -= 1
+
+    def advance(self, seconds):
+        self.offset += seconds
+        moved, self._moved = self._moved, gevent.event.Event()
+        moved.set()
+        gevent.sleep(0)
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def make_server(make_server):
+    """The root factory, plus: stop each server's notifier afterwards (escalation timers sleep for minutes)."""
+    servers = []
+
+    def factory(**overrides):
+        server = make_server(**overrides)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        notifier_of(server).stop()
