@@ -13,6 +13,7 @@ from aiosmtpd.controller import Controller
 from conftest import free_port
 from gevent.pywsgi import WSGIServer
 
+from chatbox.integrations.twilio_sms import TwilioSms
 from chatbox.models import Notification
 from chatbox.store import utcnow
 
@@ -35,6 +36,17 @@ def eventually(probe, timeout=15.0, interval=0.02):
             return value
         gevent.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+def ask_for_help(server, connect, user_id="alice"):
+    """Open a session with one message, press help; return (client, session id, acknowledgement frame)."""
+    client = connect(user_id, target=server)
+    client.send(type="user_message", content="Hello.")
+    frames = client.reply()
+    sid = frames[-1]["session_id"]
+    client.send(type="help_request", session_id=sid)
+    ack = client.recv_until(lambda f: f["type"] == "connection_status" and "Help request" in f.get("content", ""))
+    return client, sid, ack[-1]
 
 
 def notifier_of(server):
@@ -126,14 +138,19 @@ def twilio():
     fake.stop()
 
 
-def twilio_settings(twilio_fake, **extra):
-    """Settings that make the app use the real Twilio adapter; call ``point_at(server, fake)`` after start."""
-    return dict(sms_account_sid=TWILIO_SID, sms_auth_token=TWILIO_TOKEN, sms_from_number="+15550001111", **extra)
+PHONES = ["+15551230001", "+15551230002"]
 
 
-def point_at(server, fake):
-    """Send the app's real Twilio client to the fake (ENVIRONMENT.md row 8: the api domain's base_url)."""
-    notifier_of(server).sms.client.api.base_url = fake.url
+def sms_server(make_server, twilio, **extra):
+    """An app built with Twilio credentials (so it picks the real Twilio adapter) whose client talks to ``twilio``
+    (ENVIRONMENT.md row 8: the api domain's base_url)."""
+    extra.setdefault("admin_phones", PHONES)
+    server = make_server(sms_account_sid=TWILIO_SID, sms_auth_token=TWILIO_TOKEN, sms_from_number="+15550001111",
+                         **extra)
+    sms = notifier_of(server).sms
+    assert isinstance(sms, TwilioSms)
+    sms.client.api.base_url = twilio.url
+    return server
 
 
 class ManualClock:

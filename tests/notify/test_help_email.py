@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import eventually, rows, settle
+from .conftest import ask_for_help, eventually, rows, settle
 
 ADMINS = ["ops@example.com", "oncall@example.com"]
 
@@ -10,17 +10,6 @@ ADMINS = ["ops@example.com", "oncall@example.com"]
 def mail_server(make_server, smtp_server, **extra):
     return make_server(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False, admin_emails=ADMINS,
                        email_from="alerts@chatbox.test", **extra)
-
-
-def ask_for_help(server, connect, user_id="alice"):
-    """Open a session with one message, press help; return (client, session id, acknowledgement frame)."""
-    client = connect(user_id, target=server)
-    client.send(type="user_message", content="Hello.")
-    frames = client.reply()
-    sid = frames[-1]["session_id"]
-    client.send(type="help_request", session_id=sid)
-    ack = client.recv_until(lambda f: f["type"] == "connection_status" and "Help request" in f.get("content", ""))
-    return client, sid, ack[-1]
 
 
 def test_help_email_has_go_subject_fields_and_dashboard_link(make_server, connect, smtp_server):
