@@ -161,6 +161,9 @@ SPECS: tuple[Spec, ...] = (
          "empty = same-origin only", ("chatbox.cors_allowed_origins",)),
     Spec("ws_allowed_origins", "WS_ALLOWED_ORIGINS", "list", [], "origins allowed to open the WebSocket; empty = "
          "any (development only)", ("chatbox.allowed_origins",)),
+    Spec("embed_allowed_origins", "EMBED_ALLOWED_ORIGINS", "list", [], "host page origins (https://host[:port]) "
+         "allowed to frame the chat pages and pass tokens to them; empty = same origin only",
+         ("chatbox.embed_allowed_origins",)),
     Spec("trusted_proxies", "TRUSTED_PROXIES", "networks", parse_list(PRIVATE_NETS),
          "proxies whose X-Forwarded-For is believed", ("chatbox.trusted_proxies",)),
     Spec("metrics_allowed_networks", "METRICS_ALLOWED_NETWORKS", "networks",

@@ -53,6 +53,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def add_headers(response):
         for name, value in SECURITY_HEADERS.items():
+            # A page that names its allowed framers (CSP frame-ancestors) must not be refused by DENY.
+            if name == "X-Frame-Options" and "frame-ancestors" in response.headers.get("Content-Security-Policy", ""):
+                continue
             response.headers.setdefault(name, value)
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
         return response

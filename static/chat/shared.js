@@ -1,0 +1,31 @@
+// The read-only view of a shared conversation: no socket, no token; the share token is the only key.
+(function () {
+  "use strict";
+  const CB = window.CB;
+  const view = new CB.Messages(document.getElementById("messages-container"), null);
+  const status = document.getElementById("status-text");
+
+  fetch(CB.prefix + "/shared/" + encodeURIComponent(CB.config.shareToken), { headers: { Accept: "application/json" } })
+    .then(function (response) {
+      if (response.status === 404) throw new Error("Shared session not found");
+      if (!response.ok) throw new Error("Failed to load shared session");
+      return response.json();
+    })
+    .then(function (body) {
+      const name = body.name || "Shared conversation";
+      document.getElementById("session-title").textContent = name;
+      document.title = name + " · Shared conversation";
+      view.hint(false);
+      body.messages.forEach(function (stored) {
+        const frame = CB.Messages.fromStored(stored);
+        frame.file_url = "";  // files need the owner's sign-in; show their names only
+        view.complete(frame);
+      });
+      if (!body.messages.length) view.system("This conversation has no messages.");
+    })
+    .catch(function (error) {
+      status.textContent = error.message;
+      view.hint(false);
+      view.system(error.message, "error");
+    });
+})();
