@@ -55,12 +55,13 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
     metrics = Metrics()
     store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous))
     providers = Providers(settings)
-    replies = ReplyStreamer(settings, store, hub, providers, metrics,
-                            stream_deltas=ResilientStreams(providers, metrics))
+    streams = ResilientStreams(providers, metrics)  # retries and failover (issue 3)
+    replies = ReplyStreamer(settings, store, hub, providers, metrics, stream_deltas=streams)
     takeover = Takeover(store, hub, metrics)
     chat = ChatService(settings, store, hub, providers, replies, takeover, metrics)
     lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
     services = Services(settings, bus, hub, store, providers, replies, takeover, chat, lifecycle, metrics)
+    services.extras["llm_streams"] = streams
     hub.on("user_notice", lambda event: _notify_user(hub, event))
     replies.on_failure = lambda **details: services.alert("llm_failure", **details)
     lifecycle.crash_listeners.append(lambda exc: services.alert("crash", error=repr(exc)[:500]))
