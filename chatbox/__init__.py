@@ -71,4 +71,5 @@ def _register_optional_features(app: Flask, settings: Settings) -> None:
             if exc.name != module:
                 raise
             continue
-        feature.init_app(app, settings)
+        if hasattr(feature, "init_app"):
+            feature.init_app(app, settings)

@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 import websocket  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from chatbox import create_app  # noqa: E402
+from chatbox import create_app, storage  # noqa: E402
 from chatbox.auth import sign_token  # noqa: E402
 from chatbox.models import AuditEntry, Session  # noqa: E402
 from chatbox.settings import Settings  # noqa: E402
@@ -55,7 +55,9 @@ class Server:
         self._server.start()
 
     def stop(self):
-        self._server.stop(timeout=1)
+        for conn in list(self.services.hub.connections):
+            conn.close(1001, "test server stopping")
+        self._server.stop(timeout=2)
         self.services.close()
 
 
@@ -105,8 +107,41 @@ def text_of(frames) -> str:
     return "".join(f.get("content", "") for f in frames if f["type"] == "ai_response")
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server (Debian's) on a free port for the whole run."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run `make test` (scripts/install-system.sh installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+# Storage tests run on mongomock, and unchanged against a real MongoDB when CHATBOX_TEST_MONGO_URI is set.
+TEST_MONGO_URI = os.environ.get("CHATBOX_TEST_MONGO_URI", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    storage.connect(Settings.for_tests(mongo_uri=TEST_MONGO_URI, mongo_database="chatbox_test"))
+
+
 @pytest.fixture(autouse=True)
-def clean_database():
+def clean_database(database):
     yield
     Session.objects.delete()
     AuditEntry.objects.delete()
@@ -119,6 +154,8 @@ def make_server():
 
     def factory(bus=None, **overrides):
         overrides.setdefault("jwt_secret", SECRET)
+        overrides.setdefault("mongo_uri", TEST_MONGO_URI)
+        overrides.setdefault("mongo_database", "chatbox_test")
         server = Server(create_app(Settings.for_tests(**overrides), bus=bus))
         servers.append(server)
         return server
@@ -156,6 +193,3 @@ def connect(server):
             pass
     gevent.sleep(0)
 
-
-if os.environ.get("CHATBOX_TEST_MONGO_URI"):
-    os.environ.setdefault("CHATBOX_TEST_MONGO", "1")

@@ -37,6 +37,7 @@ class ChatService:
         # transcriber (voice notes).
         self.notifier = self.files = self.transcriber = None
         self.on_rate_limited = None  # called with user_id on each refusal (the notifier watches for bursts)
+        hub.on("session_started", self._adopt)
 
     # --- connections -----------------------------------------------------------------------------------------
 
@@ -198,16 +199,28 @@ class ChatService:
         if conn.watching:
             raise ProtocolError("NOT_FOUND", "Session not found")
         session = self.store.active_for_user(conn.identity.user_id)
-        if session is None:
+        created = session is None
+        if created:
             if not create:
                 raise ProtocolError("NOT_FOUND", "Session not found")
             session = self.store.create(conn.identity.user_id, self.providers.default_id)
             if self.metrics:
                 self.metrics.session_created()
-            self.hub.signal("session_changed", sid=session.id, created=True)
         self._attach(conn, session.id)
         conn.send(self._status(conn, session))
+        if created:
+            self.hub.signal("session_changed", sid=session.id, created=True)
+            self.hub.signal("session_started", sid=session.id, user_id=session.user_id)
         return session
+
+    def _adopt(self, event: dict) -> None:
+        """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
+        for conn in list(self.hub.connections):
+            if conn.identity.user_id == event["user_id"] and not conn.session_id and not conn.watching:
+                session = self.store.get(event["sid"])
+                if session is not None:
+                    self._attach(conn, session.id)
+                    conn.send(self._status(conn, session))
 
     def _on_user_message(self, conn: Connection, frame: Frame) -> None:
         if frame.sender == "admin" or conn.watching:

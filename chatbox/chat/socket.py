@@ -92,10 +92,13 @@ def chat_socket(ws):
         conn.send(Frame("error", sender="ai", error={"code": "SERVICE_ERROR", "recoverable": True,
                                                      "message": "An unexpected error occurred"}))
     finally:
-        services.chat.close(conn)
         services.hub.connections.discard(conn)
-        services.bus.slot_release("user:" + conn.identity.user_id, conn.id)
         services.metrics.socket_closed()
+        try:
+            services.chat.close(conn)
+            services.bus.slot_release("user:" + conn.identity.user_id, conn.id)
+        except Exception as exc:  # the bus may be down; the slot expires by itself
+            log.warning("could not release a closed socket's presence: %s", exc, extra={"session_id": conn.session_id})
         if not conn.closed:
             conn.close(1000, "")
         writer.join(timeout=5)

@@ -6,6 +6,10 @@ cancels an AI reply in progress on whichever pod runs it; while the lock is held
 
 from __future__ import annotations
 
+import time
+
+import gevent
+
 from chatbox.chat.protocol import Frame, now
 from chatbox.models import AuditEntry
 from chatbox.store import utcnow
@@ -32,6 +36,7 @@ class Takeover:
                                 f"session already assisted by another admin: {holder.takeover_name} "
                                 f"({holder.takeover_by})")
         self.hub.signal("cancel_reply", sid=sid, reason="takeover")
+        self._wait_for_reply_to_stop(sid)
         audit(sid, "takeover_start", admin)
         if self.metrics:
             self.metrics.takeover()
@@ -41,6 +46,12 @@ class Takeover:
                                               "has joined the session",
                                       metadata={"admin_id": admin.user_id, "admin_name": name}))
         self.hub.signal("session_changed", sid=sid)
+
+    def _wait_for_reply_to_stop(self, sid: str, timeout: float = 3.0) -> None:
+        """Let the cancelled reply (on whichever pod) send its interrupted ``done`` before ``admin_join``."""
+        deadline = time.monotonic() + timeout
+        while self.hub.bus.stream_snapshot(sid) is not None and time.monotonic() < deadline:
+            gevent.sleep(0.02)
 
     def end(self, sid: str, admin) -> None:
         """Release the lock held by this admin and hand the user back to the AI. Raises TakeoverError."""

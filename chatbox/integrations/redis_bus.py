@@ -84,9 +84,9 @@ class RedisBus(Bus):
                             handler(message["channel"][skip:], event)
                         except Exception:
                             log.exception("bus handler failed")
-            except redis.RedisError as exc:
+            except (redis.RedisError, OSError, ValueError) as exc:
                 if self._closed:
-                    return
+                    return  # close() shut the connection under the reader
                 log.error("redis bus connection lost, resubscribing: %s", exc)
                 time.sleep(1)
 

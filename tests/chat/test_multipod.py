@@ -1,0 +1,109 @@
+"""Many pods acting as one: two app instances that talk only through a real Redis (and share one database)."""
+
+import gevent
+import pytest
+import redis
+
+from chatbox.auth import Identity
+from chatbox.integrations.llm import DemoProvider, Turn
+from chatbox.models import Session
+from conftest import text_of
+
+
+@pytest.fixture
+def pods(make_server, redis_url):
+    redis.Redis.from_url(redis_url).flushall()
+    return [make_server(redis_url=redis_url, demo_chunk_delay=0.03, reconnect_timeout=30) for _ in range(2)]
+
+
+ADMIN = Identity("root", ("admin",), "Ada Admin")
+
+
+def test_an_admin_on_one_pod_watches_a_user_on_another(pods, connect):
+    pod_a, pod_b = pods
+    user = connect("alice", target=pod_a)
+    user.send(type="user_message", content="first")
+    sid = user.reply()[-1]["session_id"]
+    admin = connect("root", roles=("admin",), target=pod_b, session_id=sid)
+    assert admin.greeting["session_id"] == sid
+    user.send(type="user_message", content="are you watching?")
+    watched = admin.reply()
+    assert watched[0]["type"] == "user_message" and watched[0]["content"] == "are you watching?"
+    assert text_of(watched[1:]) == DemoProvider.reply_for([Turn("user", "first"), Turn("user", "are you watching?")])
+
+
+def test_takeover_from_another_pod_cancels_the_reply_mid_stream_and_routes_both_ways(pods, connect):
+    pod_a, pod_b = pods
+    user = connect("alice", target=pod_a)
+    user.send(type="user_message", content="please write a lot")
+    sid = user.recv_until(lambda f: f.get("chunk") == 3)[-1]["session_id"]
+    admin = connect("root", roles=("admin",), name="Ada Admin", target=pod_b, session_id=sid)
+    pod_b.services.takeover.start(sid, ADMIN)
+    rest = user.recv_until(lambda f: f["type"] == "admin_join")
+    done = next(f for f in rest if f.get("metadata", {}).get("done") == "true")
+    assert done["metadata"]["interrupted"] == "true"
+    assert rest[-1]["metadata"] == {"admin_id": "root", "admin_name": "Ada Admin"}
+    admin.send(type="user_message", sender="admin", content="Hi, I'm here.")
+    from_admin = user.recv_until(lambda f: f.get("sender") == "admin" and f["type"] == "ai_response")[-1]
+    assert from_admin["content"] == "Hi, I'm here." and from_admin["metadata"]["admin_name"] == "Ada Admin"
+    user.send(type="user_message", content="thanks, my order is late")
+    seen = admin.recv_until(lambda f: f["type"] == "user_message")[-1]
+    assert seen["content"] == "thanks, my order is late"
+    assert user.quiet(0.5) == [] and admin.quiet(0.1) == []  # the AI stays silent
+    pod_b.services.takeover.end(sid, ADMIN)
+    assert user.recv()["type"] == "admin_leave"
+    user.send(type="user_message", content="back to the bot")
+    assert "back to the bot" in text_of(user.reply())
+    session = Session.objects.get(id=sid)
+    assert session.admin_assisted and session.assisting_admin_name == "Ada Admin" and session.takeover_by is None
+
+
+def test_resume_on_another_pod_mid_stream_misses_nothing(pods, connect):
+    pod_a, pod_b = pods
+    user = connect("alice", target=pod_a)
+    user.send(type="user_message", content="stream across pods")
+    sid = user.recv_until(lambda f: f.get("chunk") == 5)[-1]["session_id"]
+    user.close()
+    resumed = connect("alice", target=pod_b, session_id=sid, last_seq=1)
+    frames = resumed.reply()
+    partial, live = frames[0], [f for f in frames[1:] if f["type"] == "ai_response"]
+    assert partial["metadata"] == {"streaming": "true", "done": "false"}
+    assert partial["content"] + text_of(live) == DemoProvider.reply_for([Turn("user", "stream across pods")])
+
+
+def test_rolling_restart_finishes_the_reply_then_closes_with_1012_and_the_client_resumes_elsewhere(pods, connect):
+    pod_a, pod_b = pods
+    user = connect("alice", target=pod_a)
+    user.send(type="user_message", content="restart during this")
+    frames = user.recv_until(lambda f: f.get("chunk") == 2)
+    sid = frames[-1]["session_id"]
+    seen = max(f.get("seq", 0) for f in frames)
+    gevent.spawn(pod_a.services.lifecycle.shutdown, 10)
+    gevent.sleep(0.05)
+    assert pod_a.services.lifecycle.draining
+    received = frames + user.recv_until(lambda f: f.get("metadata", {}).get("done") == "true")
+    opcode, data = user.ws.recv_data(control_frame=True)
+    assert opcode == 8 and int.from_bytes(data[:2], "big") == 1012
+    seen = max(f.get("seq", 0) for f in received)
+    resumed = connect("alice", target=pod_b, session_id=sid, last_seq=seen)
+    assert resumed.quiet(0.4) == []  # nothing doubled
+    assert text_of(received[1:]) == DemoProvider.reply_for([Turn("user", "restart during this")])
+
+
+def test_limits_are_cluster_wide(make_server, redis_url, connect):
+    redis.Redis.from_url(redis_url).flushall()
+    pod_a, pod_b = (make_server(redis_url=redis_url, rate_limit=2, max_connections_per_user=2) for _ in range(2))
+    on_a = connect("alice", target=pod_a)
+    on_b = connect("alice", target=pod_b)
+    from test_connect import handshake_status  # noqa: E402 (shared helper)
+    from conftest import token
+
+    assert handshake_status(pod_a.ws_url + f"?token={token('alice')}")[0] == 429
+    on_a.send(type="user_message", content="one")
+    on_a.reply()
+    on_b.reply()  # the other device sees the reply too
+    on_b.send(type="user_message", content="two")
+    on_b.reply()
+    on_a.send(type="user_message", content="three")
+    refusal = on_a.recv_until(lambda f: f["type"] == "error")[-1]
+    assert refusal["error"]["code"] == "TOO_MANY_REQUESTS"
