@@ -1,0 +1,64 @@
+"""Admin: the JSON API under ``{P}/admin/`` (Go-compatible, fixed) and the htmx dashboard under ``{P}/dashboard/``.
+
+Modules: ``api`` (JSON routes), ``queries`` (filters, sorts, metrics reads), ``stats`` (concurrency arithmetic),
+``guard`` (cookie sign-in, CSRF), ``views`` (sessions table, users, CSV), ``session_view`` (one conversation,
+takeover), ``live`` (SSE fan-out), ``conversation`` (frames as HTML), ``metrics_view`` + ``charts`` (SVG charts),
+``status`` + ``health`` (indexes, dependencies, providers, outbox).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from chatbox.admin import api, health, live, metrics_view, session_view, status, views  # noqa: F401 (routes)
+
+
+def init_app(app: Flask, settings) -> None:
+    """Register the API and dashboard blueprints and the process-wide live-update plumbing."""
+    services = app.extensions["chatbox"]
+    changes = live.LiveChanges()
+    services.extras["admin_live"] = changes
+    services.hub.on("session_changed", changes.publish)
+    provider_health = health.ProviderHealth()
+    services.extras["provider_health"] = provider_health
+    health.watch(services.replies, provider_health)
+
+    app.register_blueprint(api.bp, url_prefix=settings.prefix)
+    app.register_blueprint(views.bp, url_prefix=settings.prefix)
+    app.jinja_env.filters.setdefault("clock", clock)
+    app.jinja_env.filters.setdefault("duration", duration)
+    app.jinja_env.filters.setdefault("ms", milliseconds)
+
+
+def clock(value) -> str:
+    """A stored time (datetime or RFC3339 text) as ``YYYY-MM-DD HH:MM:SS`` UTC."""
+    if not value:
+        return "-"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds) -> str:
+    seconds = int(seconds or 0)
+    if seconds <= 0:
+        return "-"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def milliseconds(value) -> str:
+    value = int(value or 0)
+    if value <= 0:
+        return "-"
+    return f"{value}ms" if value < 1000 else f"{value / 1000:.2f}s"

@@ -1,0 +1,139 @@
+"""One conversation in the dashboard: live view, take over / hand back, the admin's message box, audit rows."""
+
+from __future__ import annotations
+
+from flask import Response, abort, g, render_template, request, stream_with_context
+
+from chatbox.admin import conversation, live
+from chatbox.admin.guard import require_dashboard_admin
+from chatbox.admin.views import bp, is_htmx, services
+from chatbox.chat.shapes import session_summary
+from chatbox.chat.takeover import TakeoverError, audit
+from chatbox.models import AuditEntry
+
+MAX_ADMIN_MESSAGE = 10_000
+
+
+def _session(sid: str):
+    session = services().store.get(sid)
+    if session is None:
+        abort(404)
+    return session
+
+
+def panel_context(sid: str, error: str = "") -> dict:
+    session = _session(sid)
+    holder = session.takeover_by or ""
+    return {
+        "s": session_summary(session), "holder": holder, "holder_name": session.takeover_name or holder,
+        "mine": holder == g.identity.user_id, "active": session.end is None, "error": error,
+        "audit": list(AuditEntry.objects(session_id=sid).order_by("-ts").limit(50)),
+    }
+
+
+@bp.get("/dashboard/sessions/<sid>")
+@require_dashboard_admin
+def session_page(sid: str):
+    session = _session(sid)
+    if is_htmx():
+        return render_template("admin/_session_panel.html", **panel_context(sid))
+    audit(sid, "read", g.identity, detail="dashboard")
+    store = services().store
+    prefix = services().settings.prefix
+    messages = store.messages(session)
+    views = [conversation.message_view(m, prefix) for m in messages]
+    last_seq = max([m.seq for m in messages], default=0)
+    return render_template("admin/session.html", messages=views, last_seq=last_seq, **panel_context(sid))
+
+
+@bp.get("/dashboard/sessions/<sid>/stream")
+@require_dashboard_admin
+def session_stream(sid: str):
+    """SSE for one conversation: ``message`` events (HTML to append) and ``changed`` (refresh the panel)."""
+    _session(sid)
+    svc = services()
+    after = request.headers.get("Last-Event-ID", "") or request.args.get("after", "")
+    renderer = conversation.LiveRenderer(svc.settings.prefix, int(after) if after.isdigit() else 0)
+    queue = live.new_queue()
+    sink = live.SessionSink(sid, g.identity, queue)
+    changes = svc.extras["admin_live"]
+
+    def stream():
+        # Attach first, then read what is stored: nothing falls between the two (the renderer drops repeats).
+        changes.subscribe(queue, sid)
+        svc.hub.attach(sink, sid)
+        try:
+            yield from _catch_up(svc, sid, renderer)
+            while not sink.closed:
+                item = live.next_item(queue)
+                if item is None:
+                    yield live.KEEPALIVE
+                elif item[0] == "changed":
+                    yield live.sse("changed", sid)
+                else:
+                    html = renderer.render(*item[1:])
+                    if html:
+                        yield live.sse("message", html, renderer.shown_seq)
+        finally:
+            sink.closed = True
+            svc.hub.detach(sink)
+            changes.unsubscribe(queue)
+
+    return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=live.SSE_HEADERS)
+
+
+def _catch_up(svc, sid: str, renderer: conversation.LiveRenderer):
+    snapshot = svc.hub.bus.stream_snapshot(sid)
+    session = svc.store.get(sid)
+    for message in svc.store.messages(session, after_seq=renderer.shown_seq):
+        renderer.shown_seq = max(renderer.shown_seq, message.seq)
+        yield live.sse("message", conversation.render_message(conversation.message_view(message, renderer.prefix)),
+                       renderer.shown_seq)
+    html = renderer.snapshot(snapshot)
+    if html:
+        yield live.sse("message", html, renderer.shown_seq)
+
+
+def _action(sid: str, act, template: str = "admin/_session_panel.html") -> tuple[str, int]:
+    """Run a takeover step; answer the partial to swap (with the refusal shown and its status)."""
+    error, status = "", 200
+    try:
+        act()
+    except TakeoverError as exc:
+        error, status = exc.message, exc.status
+    if template == "admin/_session_panel.html":
+        return render_template(template, **panel_context(sid, error)), status
+    return render_template(template, error=error), status
+
+
+@bp.post("/dashboard/sessions/<sid>/takeover")
+@require_dashboard_admin
+def take_over(sid: str):
+    _session(sid)
+    return _action(sid, lambda: services().takeover.start(sid, g.identity))
+
+
+@bp.post("/dashboard/sessions/<sid>/release")
+@require_dashboard_admin
+def hand_back(sid: str):
+    _session(sid)
+    return _action(sid, lambda: services().takeover.end(sid, g.identity))
+
+
+@bp.post("/dashboard/sessions/<sid>/messages")
+@require_dashboard_admin
+def post_message(sid: str):
+    """The admin's message to the user; only while this admin holds the session (no accidental takeover)."""
+    session = _session(sid)
+    text = request.form.get("content", "").strip()
+
+    def send():
+        if session.takeover_by != g.identity.user_id:
+            raise TakeoverError(409, "NOT_ASSISTING", "Take the session over before writing to the user")
+        if not text:
+            raise TakeoverError(400, "EMPTY", "Type a message first")
+        if len(text) > MAX_ADMIN_MESSAGE:
+            raise TakeoverError(400, "TOO_LONG", f"Messages are limited to {MAX_ADMIN_MESSAGE} characters")
+        services().takeover.post_admin_message(sid, g.identity, text)
+
+    return _action(sid, send, "admin/_composer_status.html")

@@ -1,0 +1,94 @@
+"""The status page (indexes, dependencies, version, masked configuration) and the notification outbox page."""
+
+from __future__ import annotations
+
+import time
+
+from flask import redirect, render_template, url_for
+from pymongo.errors import PyMongoError
+
+import chatbox
+from chatbox import models
+from chatbox.admin.guard import require_dashboard_admin
+from chatbox.admin.views import bp, services
+from chatbox.models import Notification
+from chatbox.ops.health import mongo_ready
+
+
+def index_report() -> list[dict]:
+    """Every expected session index and whether MongoDB has it; extra indexes found are listed too."""
+    try:
+        present = set(models.present_indexes())
+    except PyMongoError as exc:  # the page must render even when MongoDB is down
+        return [{"name": "(unavailable)", "keys": str(exc)[:200], "present": False, "expected": True}]
+    rows = [{"name": name, "keys": ", ".join(f"{k} {v}" for k, v in keys), "options": options,
+             "present": name in present, "expected": True}
+            for name, (keys, options) in models.SESSION_INDEXES.items()]
+    rows += [{"name": name, "keys": "", "options": {}, "present": True, "expected": False}
+             for name in sorted(present - set(models.SESSION_INDEXES))]
+    return rows
+
+
+def _timed(check) -> tuple[bool, int]:
+    started = time.monotonic()
+    ok = check()
+    return ok, int((time.monotonic() - started) * 1000)
+
+
+def dependencies() -> list[dict]:
+    """One row per dependency: name, state (ok | down | outbox | local | not configured), detail."""
+    svc = services()
+    settings = svc.settings
+    ok, ms = _timed(mongo_ready)
+    rows = [{"name": "MongoDB", "state": "ok" if ok else "down",
+             "detail": f"ping {ms} ms" + ("" if settings.mongo_uri else " (in-process mongomock: data is lost on "
+                                                                       "restart)")}]
+    if settings.redis_url:
+        ok, ms = _timed(svc.bus.ping)
+        rows.append({"name": "Redis", "state": "ok" if ok else "down", "detail": f"ping {ms} ms"})
+    else:
+        rows.append({"name": "Redis", "state": "not configured", "detail": "in-process bus (one pod)"})
+    rows.append({"name": "S3", "state": "configured" if settings.s3_bucket else "local",
+                 "detail": f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_dir}"})
+    rows.append({"name": "SMTP", "state": "configured" if settings.smtp_host else "outbox",
+                 "detail": f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host
+                 else "mail is logged and kept in the outbox"})
+    rows.append({"name": "SMS", "state": "configured" if settings.sms_account_sid else "outbox",
+                 "detail": "Twilio" if settings.sms_account_sid else "SMS is logged and kept in the outbox"})
+    return rows
+
+
+def providers() -> list[dict]:
+    health = services().extras["provider_health"]
+    rows = []
+    for provider in services().providers.all():
+        record = health.record(provider.id)
+        state = "unused"
+        if record.last_failure and (not record.last_success or record.last_failure > record.last_success):
+            state = "failing"
+        elif record.last_success:
+            state = "ok"
+        rows.append({"id": provider.id, "name": provider.name, "type": provider.config.type, "state": state,
+                     "record": record})
+    return rows
+
+
+@bp.get("/dashboard/status")
+@require_dashboard_admin
+def status_page():
+    return render_template("admin/status.html", indexes=index_report(), dependencies=dependencies(),
+                           providers=providers(), version=chatbox.__version__, config=services().settings.masked())
+
+
+@bp.post("/dashboard/status/indexes")
+@require_dashboard_admin
+def create_indexes():
+    models.ensure_indexes()
+    return redirect(url_for("dashboard.status_page"), code=303)
+
+
+@bp.get("/dashboard/outbox")
+@require_dashboard_admin
+def outbox_page():
+    rows = list(Notification.objects.order_by("-ts").limit(200))
+    return render_template("admin/outbox.html", rows=rows)
