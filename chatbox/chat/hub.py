@@ -30,7 +30,8 @@ class Connection:
     ``last_seq`` and misses nothing.
     """
 
-    def __init__(self, ws, identity, ping_interval: float = 54.0, pong_wait: float = 60.0):
+    def __init__(self, ws, identity, ping_interval: float = 54.0, pong_wait: float = 60.0,
+                 on_sent: Callable[[], None] | None = None):
         self.id = uuid.uuid4().hex
         self.ws = ws
         self.identity = identity
@@ -41,6 +42,7 @@ class Connection:
         self._ping_interval, self._pong_wait = ping_interval, pong_wait
         self._outbox: Queue = Queue(maxsize=OUTBOX_LIMIT)
         self._held: list[tuple[str, int | None, int | None]] | None = None
+        self._on_sent = on_sent
 
     def send(self, frame: Frame) -> None:
         self.deliver(frame.encode())
@@ -112,6 +114,8 @@ class Connection:
                     return
                 if item is not _PING:
                     self.ws.sock.sendall(self.ws.ws.send(TextMessage(data=item)))
+                    if self._on_sent:
+                        self._on_sent()
                     continue
                 moment = clock.now()
                 if ping_sent_at is not None and self.ws.pong_received:

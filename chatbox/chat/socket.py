@@ -74,7 +74,8 @@ def _last_seq() -> int | None:
 def chat_socket(ws):
     services = _services()
     settings = services.settings
-    conn = Connection(ws, g.socket_identity, settings.ping_interval, settings.pong_wait)
+    conn = Connection(ws, g.socket_identity, settings.ping_interval, settings.pong_wait,
+                      on_sent=services.metrics.sent.inc)
     conn.id = g.socket_id
     services.hub.connections.add(conn)
     services.metrics.socket_opened()

@@ -137,3 +137,23 @@ def test_failed_upgrade_does_not_leak_the_users_slot(make_server):
             urllib.request.urlopen(request, timeout=5)
         assert refused.value.code == 400
     assert handshake_status(server.ws_url + f"?token={token('alice')}") == (101, "")
+
+
+def test_keepalive_pings_and_a_silent_peer_is_dropped(make_server):
+    import gevent
+
+    server = make_server(ping_interval=0.2, pong_wait=0.5)
+    listener = Client(server.ws_url + f"?token={token('alice')}")
+    listener.recv()
+    opcode, _ = listener.ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_PING
+    # A peer that never answers pings (this client does not read, so it never sends a pong) is closed.
+    silent = Client(server.ws_url + f"?token={token('bob')}")
+    gevent.sleep(0.2)
+    assert {c.identity.user_id for c in server.services.hub.connections} == {"alice", "bob"}
+    for _ in range(40):
+        gevent.sleep(0.1)
+        if "bob" not in {c.identity.user_id for c in server.services.hub.connections}:
+            break
+    assert "bob" not in {c.identity.user_id for c in server.services.hub.connections}
+    silent.close()
