@@ -199,19 +199,35 @@ class ChatService:
         if conn.watching:
             raise ProtocolError("NOT_FOUND", "Session not found")
         session = self.store.active_for_user(conn.identity.user_id)
-        created = session is None
-        if created:
+        created = False
+        if session is None:
             if not create:
                 raise ProtocolError("NOT_FOUND", "Session not found")
-            session = self.store.create(conn.identity.user_id, self.providers.default_id)
-            if self.metrics:
-                self.metrics.session_created()
+            session, created = self._create_once(conn)
         self._attach(conn, session.id)
         conn.send(self._status(conn, session))
         if created:
             self.hub.signal("session_changed", sid=session.id, created=True)
             self.hub.signal("session_started", sid=session.id, user_id=session.user_id)
         return session
+
+    def _create_once(self, conn: Connection) -> tuple[Session, bool]:
+        """Create the user's session unless another device (on any pod) just did: one active session per user."""
+        bus, lock = self.hub.bus, "create:" + conn.identity.user_id
+        for _ in range(250):
+            if bus.slot_acquire(lock, conn.id, 1, 5.0):
+                break
+            gevent.sleep(0.02)
+        try:
+            session = self.store.active_for_user(conn.identity.user_id)
+            if session is not None:
+                return session, False
+            session = self.store.create(conn.identity.user_id, self.providers.default_id)
+            if self.metrics:
+                self.metrics.session_created()
+            return session, True
+        finally:
+            bus.slot_release(lock, conn.id)
 
     def _adopt(self, event: dict) -> None:
         """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
@@ -308,6 +324,10 @@ class ChatService:
         self._show(conn, session.id, message, frame)
         if transcript:
             self.queue_reply(session, conn.identity.user_id)
+        elif frame.type == "voice_message":
+            conn.send(Frame("notification", session_id=session.id, sender="system", timestamp=now(),
+                            content="Your voice message was saved, but it cannot be understood yet (voice "
+                                    "transcription is not available). Please type your message."))
 
     def _on_admin_join(self, conn: Connection, frame: Frame) -> None:
         self._require_admin(conn)

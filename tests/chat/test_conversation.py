@@ -140,3 +140,13 @@ def test_two_users_stream_at_the_same_time(make_server, connect):
     # Both replies are in flight at once: neither waits for the other to finish.
     assert len(server.services.replies.running) == 2
     assert "alice here" in text_of(alice.reply()) and "bob here" in text_of(bob.reply())
+
+
+def test_two_devices_starting_at_once_share_one_session(connect):
+    phone, laptop = connect("alice"), connect("alice")
+    phone.send(type="user_message", content="from the phone")
+    laptop.send(type="user_message", content="from the laptop")
+    phone_sid = phone.recv_until(lambda f: f.get("session_id"))[-1]["session_id"]
+    laptop_sid = laptop.recv_until(lambda f: f.get("session_id"))[-1]["session_id"]
+    assert phone_sid == laptop_sid
+    assert Session.objects(user_id="alice").count() == 1
