@@ -1,9 +1,19 @@
-"""gunicorn settings derived from the service's own settings (SERVER_PORT, MAX_CONNECTIONS, SHUTDOWN_TIMEOUT).
+"""gunicorn settings derived from the service's own settings (SERVER_PORT, MAX_CONNECTIONS, SHUTDOWN_TIMEOUT, LOG_LEVEL).
+
+Start: ``gunicorn -c gunicorn.conf.py wsgi:app`` (the Dockerfile's CMD and what the ops tests run).
 
 On SIGTERM a worker first drains: readiness answers 503, new sockets are refused, in-flight AI replies finish
-(up to SHUTDOWN_TIMEOUT), then every socket is closed with 1012 so clients resume on another pod.
+(up to SHUTDOWN_TIMEOUT), then every socket is closed with 1012 so clients resume on another pod. gunicorn's own
+graceful timeout is SHUTDOWN_TIMEOUT + 5 s so the drain is never cut short; the pod's terminationGracePeriodSeconds
+must exceed preStop sleep + that.
+
+Runtime variables read here (not by chatbox.settings): WEB_CONCURRENCY (worker processes, default 1; more than one
+needs REDIS_URL and MONGO_URI) and PROMETHEUS_MULTIPROC_DIR (a writable folder; required when WEB_CONCURRENCY > 1 so
+/metrics/prometheus sums every worker).
 """
 
+import glob
+import logging
 import os
 import signal
 
@@ -18,11 +28,51 @@ shutdown_timeout = parse_duration(os.environ.get("SHUTDOWN_TIMEOUT", "30s"))
 graceful_timeout = int(shutdown_timeout) + 5
 timeout = 30
 keepalive = 5
-accesslog = None  # the app logs requests as JSON, without tokens
 control_socket_disable = True
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# gunicorn's own lines (boot, worker exits) and Python warnings as JSON like the app's; its access log stays off
+# because it would print query strings, and WebSocket tokens travel in ?token=. The app logs each request itself.
+# The formatter lives in chatbox.jsonlog because the master must not import chatbox.ops (pymongo imports ssl, and
+# gevent patches ssl in the workers only after the fork).
+accesslog = None
+logging.captureWarnings(True)
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": []},  # wsgi.py adds the app's JSON handler in each worker
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json_stderr"], "propagate": False,
+                           "qualname": "gunicorn.error"},
+        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
+        "py.warnings": {"level": "WARNING", "handlers": ["json_stderr"], "propagate": False},
+    },
+    "handlers": {"json_stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "formatters": {"json": {"()": "chatbox.jsonlog.JsonFormatter"}},
+}
+
+
+def on_starting(server):
+    """Start every run with an empty metrics folder: files left by an earlier run would be summed in."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for stale in glob.glob(os.path.join(folder, "*.db")):
+            os.remove(stale)
+    elif workers > 1:
+        server.log.warning("WEB_CONCURRENCY=%d without PROMETHEUS_MULTIPROC_DIR: each scrape sees one worker only",
+                           workers)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (open sockets, active sessions) from the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker):
+    """Replace the worker's SIGTERM handling with the drain described above."""
+
     def drain_then_exit():
         app = worker.wsgi
         app.extensions["chatbox"].lifecycle.shutdown()
@@ -31,7 +81,9 @@ def post_worker_init(worker):
     def handle_term(sig, frame):
         import gevent
 
-        gevent.spawn(drain_then_exit)
+        if not getattr(worker, "_chatbox_draining", False):  # a second SIGTERM must not start a second drain
+            worker._chatbox_draining = True
+            gevent.spawn(drain_then_exit)
 
     worker.handle_exit = handle_term
     signal.signal(signal.SIGTERM, handle_term)

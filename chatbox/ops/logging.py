@@ -1,46 +1,44 @@
 """One JSON object per log line: time, level, component, request id, user id, session id, message.
 
-Anything that looks like a JWT or a bearer token is masked before it is written.
+Anything that looks like a JWT, a bearer token or a ``key=value`` secret is masked before it is written. Message
+content is never logged by the service; request lines carry the path without its query string (WebSocket tokens
+travel in ``?token=``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
-from datetime import datetime, timezone
 
-from flask import g, has_request_context
+from flask import request
 
-_TOKENISH = re.compile(r"(eyJ[\w-]+\.[\w-]+\.[\w-]*|(?i:bearer)\s+\S+|(?<=token=)[^&\s\"']+)")
-_FIELDS = ("user_id", "session_id", "request_id")
+from chatbox.jsonlog import JsonFormatter, redact
+
+__all__ = ["JsonFormatter", "configure", "log_request", "log_upgrade", "redact"]
+
+_PROBES = ("/healthz", "/readyz", "/metrics/prometheus")
+access_log = logging.getLogger("chatbox.access")
 
 
-def redact(text: str) -> str:
-    return _TOKENISH.sub("[REDACTED]", text)
+def log_request(status: int, seconds: float) -> None:
+    """Write the access line of the current request: method, path (no query string), status, duration.
+
+    Probe and scrape requests are logged at debug level so that kubelet and Prometheus do not flood the log.
+    """
+    websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+    if websocket and status == 200:
+        status = 101  # flask-sock reports 200 once the socket is over; the client saw a switch of protocols
+    level = logging.DEBUG if request.path.endswith(_PROBES) else logging.INFO
+    what = "websocket closed" if websocket and status == 101 else "request"
+    access_log.log(level, "%s %s %s %s", what, request.method, request.path, status,
+                   extra={"method": request.method, "path": request.path, "status": status,
+                          "duration_ms": round(seconds * 1000, 1)})
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "component": record.name,
-            "message": redact(record.getMessage()),
-        }
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            identity = g.get("identity") or g.get("socket_identity")
-            if identity is not None:
-                entry["user_id"] = identity.user_id
-        for name in _FIELDS:
-            value = getattr(record, name, None)
-            if value:
-                entry[name] = value
-        if record.exc_info:
-            entry["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False)
+def log_upgrade() -> None:
+    """At debug level, note that a WebSocket handshake arrived (its access line comes when the socket closes)."""
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        access_log.debug("websocket opening %s", request.path, extra={"method": request.method, "path": request.path})
 
 
 def configure(level: str = "info", stream=None) -> None:

@@ -9,11 +9,22 @@ import os
 import time
 
 from flask import Response, current_app, g, jsonify, request
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest,
-                               multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from chatbox.ops import bp
 from chatbox.ops.limits import client_ip, in_networks, public_limit
+from chatbox.ops.logging import log_request, log_upgrade
 
 
 class Metrics:
@@ -90,24 +101,37 @@ class Metrics:
             self.reply_seconds.labels(provider).observe(value)
 
     def exposition(self) -> bytes:
+        """Return the Prometheus text: this app's metrics plus process/runtime ones, or with
+        PROMETHEUS_MULTIPROC_DIR the sum over every worker (counters and histograms summed, the open-socket and
+        active-session gauges summed over live workers)."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + generate_latest(_RUNTIME)
+
+
+# Process and interpreter metrics (CPU, memory, file descriptors, GC), as the Go service exported its runtime's.
+_RUNTIME = CollectorRegistry(auto_describe=True)
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    _RUNTIME.register(_collector)
 
 
 def init_app(app) -> None:
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()
+        log_upgrade()
 
     @app.after_request
     def observe(response):
-        if request.url_rule is not None and "started" in g:
-            metrics = app.extensions["chatbox"].metrics
-            metrics.http_duration.labels(request.url_rule.rule, request.method).observe(
-                time.perf_counter() - g.started)
+        if "started" not in g:
+            return response
+        elapsed = time.perf_counter() - g.started
+        if request.url_rule is not None:  # the route pattern, so unknown paths cannot blow up the label set
+            app.extensions["chatbox"].metrics.http_duration.labels(request.url_rule.rule, request.method).observe(
+                elapsed)
+        log_request(response.status_code, elapsed)
         return response
 
 
