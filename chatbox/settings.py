@@ -330,10 +330,13 @@ class Settings:
             raise SettingsError("JWT_SECRET is required (development mode generates one: use `make run`)")
         ids = [p.id for p in self.providers]
         for provider in self.providers:
+            if provider.fallback == provider.id:
+                raise SettingsError(f"LLM provider {provider.id!r}: fallback cannot be the provider itself")
             if provider.fallback and provider.fallback not in ids:
                 raise SettingsError(f"LLM provider {provider.id!r}: fallback {provider.fallback!r} is not a "
                                     "configured provider id")
-        if self.llm_default_model and self.llm_default_model not in ids + ["demo"]:
+        # "demo" exists only when no provider is configured.
+        if self.llm_default_model and self.llm_default_model not in (ids or ["demo"]):
             raise SettingsError(f"LLM_DEFAULT_MODEL {self.llm_default_model!r} is not a configured provider id "
                                 f"(configured: {', '.join(ids) or 'none'})")
 
@@ -437,7 +440,14 @@ def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConf
     entries: list[dict] = [
         {_TOML_PROVIDER_KEYS.get(k, k): v for k, v in table.items()} for table in tables if isinstance(table, dict)
     ]
+    for index, entry in enumerate(entries, start=1):
+        _cast_toml_fields(index, entry)
     numbers = sorted({int(m.group(1)) for key in environ if (m := re.fullmatch(r"LLM_PROVIDER_(\d+)_[A-Z_]+", key))})
+    for key in environ:
+        match = re.fullmatch(r"LLM_PROVIDER_(\d+)_([A-Z_]+)", key)
+        if match and (int(match.group(1)) < 1 or match.group(2) not in _PROVIDER_FIELDS):
+            raise SettingsError(f"{key} is not a provider setting: use LLM_PROVIDER_<n>_<field> with n from 1 and "
+                                f"field one of {', '.join(_PROVIDER_FIELDS)}")
     for number in numbers:
         while len(entries) < number:
             entries.append({})
@@ -445,7 +455,8 @@ def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConf
             value = environ.get(f"LLM_PROVIDER_{number}_{suffix}")
             if value not in (None, ""):
                 try:
-                    entries[number - 1][name] = cast(value)
+                    # Strip: a key pasted with a trailing newline would be an invalid HTTP header.
+                    entries[number - 1][name] = cast(value.strip())
                 except ValueError:
                     raise SettingsError(f"LLM_PROVIDER_{number}_{suffix} = {value!r} is not a valid "
                                         f"{cast.__name__}") from None
@@ -462,6 +473,20 @@ def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConf
     return tuple(providers)
 
 
+def _cast_toml_fields(index: int, entry: dict) -> None:
+    """Give TOML values the field types (``max_tokens = "1024"`` works, ``max_tokens = "many"`` is refused)."""
+    for name, cast in _PROVIDER_FIELDS.values():
+        value = entry.get(name)
+        if value is None or isinstance(value, cast) and not isinstance(value, bool):
+            continue
+        try:
+            if isinstance(value, (dict, list, bool)):
+                raise ValueError(name)
+            entry[name] = cast(value)
+        except ValueError:
+            raise SettingsError(f"LLM provider {index}: {name} = {value!r} is not a valid {cast.__name__}") from None
+
+
 def _provider(index: int, entry: dict) -> ProviderConfig:
     label = f"LLM provider {index} (LLM_PROVIDER_{index}_*)"
     for required in ("id", "type"):
@@ -475,6 +500,11 @@ def _provider(index: int, entry: dict) -> ProviderConfig:
         check_endpoint(label, entry["endpoint"])
         if _is_placeholder(str(entry.get("api_key", ""))):
             raise SettingsError(f"{label}: the API key is a placeholder; set LLM_PROVIDER_{index}_API_KEY")
+        if entry["type"] in ("anthropic", "dify") and not entry.get("api_key"):
+            raise SettingsError(f"{label}: an API key is required for type {entry['type']}; set "
+                                f"LLM_PROVIDER_{index}_API_KEY")
+    if "max_tokens" in entry and entry["max_tokens"] < 1:
+        raise SettingsError(f"{label}: max_tokens must be at least 1 (got {entry['max_tokens']})")
     known = {f.name for f in dataclasses.fields(ProviderConfig)}
     unknown = set(entry) - known
     if unknown:
