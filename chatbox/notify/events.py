@@ -63,16 +63,16 @@ class AlertRouter:
                            details={"Most refused": ", ".join(f"{u} ({n})" for u, n in per_user.most_common(5))})
 
     def _on_connection_cap(self, limit: int = 0, **_) -> Alert:
-        return self._alert("connection_cap", "connection_cap", affected=self.affected_now(),
+        return self._alert("connection_cap", "connection_cap", affected=self.affected_now,
                            error=f"a connection was refused: {limit} connections open (MAX_CONNECTIONS)")
 
     def _on_database_unavailable(self, reason: str = "", **_) -> Alert:
-        return self._alert("database_unavailable", "database_unavailable", affected=self.affected_now(),
+        return self._alert("database_unavailable", "database_unavailable", affected=self.affected_now,
                            error=reason or "MongoDB is not reachable")
 
     def _on_crash(self, error: str = "", **_) -> Alert:
         kind = error.split("(", 1)[0].strip() or "error"
-        return self._alert("crash", f"crash:{kind}", affected=self.affected_now(), error=error)
+        return self._alert("crash", f"crash:{kind}", affected=self.affected_now, error=error)
 
 
 def _some(users: list[str], shown: int = 5) -> str:

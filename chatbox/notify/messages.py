@@ -6,6 +6,7 @@ and a link to the dashboard. Everything interpolated into HTML is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -32,7 +33,7 @@ class Alert:
     user_id: str = ""
     session_id: str = ""
     error: str = ""
-    affected: int = 0
+    affected: int | Callable[[], int] = 0  # a callable is counted when the alert goes out
     count: int = 1
     details: dict[str, str] = field(default_factory=dict)
     link: str = ""

@@ -85,6 +85,8 @@ class Notifier:
             self._suppressed(alert, channels, suppressed)
             return
         alert.suppressed = suppressed
+        if callable(alert.affected):  # counted only for alerts that go out (counting may walk every socket)
+            alert.affected = alert.affected()
         for channel in channels:
             transport = self.mailer if channel == "email" else self.sms
             for recipient in self._recipients(channel, transport):
