@@ -1,0 +1,26 @@
+"""Files, photos and voice notes: checked uploads, storage (local disk or S3), guarded downloads, transcription.
+
+``init_app`` registers ``POST {P}/upload`` and ``GET {P}/files/<id>`` and hands the chat service its ``files``
+(vouches for file and voice frames) and, when TRANSCRIPTION_PROVIDER is set, its ``transcriber``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("files", __name__)
+
+from chatbox.files import routes  # noqa: F401  (routes register on bp)
+
+
+def init_app(app, settings) -> None:
+    from chatbox.files.service import FileService
+    from chatbox.files.voice import build_transcriber
+    from chatbox.integrations.files import create_store
+
+    services = app.extensions["chatbox"]
+    files = FileService(settings, create_store(settings), services.store, services.hub)
+    services.extras["files"] = files
+    services.chat.files = files
+    services.chat.transcriber = build_transcriber(settings, files)
+    app.register_blueprint(bp, url_prefix=settings.prefix)

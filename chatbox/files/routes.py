@@ -1,0 +1,65 @@
+"""HTTP edges of the files feature: translate requests to FileService calls and records to responses."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, redirect, request, send_file
+
+from chatbox.auth import request_identity, require_user
+from chatbox.files import bp
+from chatbox.files.service import FileService
+from chatbox.ops.http import ApiError
+
+# Served bytes never run: no scripts, no plugins, no framing; media may still load from us.
+FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+NOT_FOUND = ApiError(404, "NOT_FOUND", "File not found")
+
+
+def _files() -> FileService:
+    return current_app.extensions["chatbox"].extras["files"]
+
+
+@bp.post("/upload")
+@require_user
+def upload():
+    files = _files()
+    received = files.receive(request.stream, request.content_type or "", request.content_length)
+    record = files.keep(g.identity, received)
+    return jsonify(file_id=record.id, file_url=files.url_for(record.id), name=record.name, size=record.size,
+                   mime=record.mime)
+
+
+@bp.get("/files/<file_id>")
+def download(file_id: str):
+    # No credentials at all is answered like "not yours": 404, so nothing tells whether the file exists.
+    identity = request_identity(allow_query_token=True)
+    files = _files()
+    record = files.get(file_id)
+    if record is None or not files.may_read(identity, record, request.args.get("share", "").strip()):
+        raise NOT_FOUND
+    inline = files.inline(record)
+    link = files.store.link(record.key, record.name, record.mime, inline)
+    if link:
+        response = redirect(link, 302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    path = files.store.local_path(record.key)
+    if path is None:
+        current_app.logger.error("stored bytes missing for file %s", record.id)
+        raise NOT_FOUND
+    response = send_file(path, mimetype=record.mime, as_attachment=not inline, download_name=record.name,
+                         conditional=True, etag=record.sha256, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.delete("/files/<file_id>")
+@require_user
+def delete(file_id: str):
+    files = _files()
+    record = files.get(file_id)
+    if record is None or not (g.identity.is_admin or g.identity.user_id == record.owner):
+        raise NOT_FOUND
+    files.remove(record)
+    return "", 204
