@@ -61,11 +61,17 @@ def _suppressed_note(alert: Alert) -> str:
     return f"+{alert.suppressed} similar alert{'s' if alert.suppressed != 1 else ''} suppressed"
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` safe for a mail header or an SMS: control characters (CR/LF header injection) become spaces."""
+    flat = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def subject(alert: Alert) -> str:
     if alert.event == "help_request":
-        return f"Help Request - User {alert.user_id}"
+        return f"Help Request - User {_one_line(alert.user_id)}"
     if alert.event == "help_escalation":
-        return f"Help Request NOT ANSWERED - User {alert.user_id}"
+        return f"Help Request NOT ANSWERED - User {_one_line(alert.user_id)}"
     return f"CRITICAL: {TITLES.get(alert.event, alert.event)}"
 
 
@@ -83,7 +89,7 @@ def _intro(alert: Alert) -> str:
         return "A user has requested assistance."
     if alert.event == "help_escalation":
         return "A user asked for help and nobody has taken the session over yet."
-    return f"{TITLES.get(alert.event, alert.event)}: {alert.affected} user(s) affected."
+    return f"{alert.affected} user(s) affected."
 
 
 def html_body(alert: Alert) -> str:
@@ -112,15 +118,15 @@ def text_body(alert: Alert) -> str:
 
 def sms_body(alert: Alert) -> str:
     """The SMS text: Go's wording for a help request, its CRITICAL line for the rest; with the link."""
+    user = _one_line(alert.user_id)
     if alert.event == "help_request":
-        text = f"Help Request - User {alert.user_id} needs assistance. Session: {alert.session_id}"
+        text = f"Help Request - User {user} needs assistance. Session: {alert.session_id}"
     elif alert.event == "help_escalation":
-        text = (f"Help Request NOT ANSWERED - User {alert.user_id} still needs assistance. "
-                f"Session: {alert.session_id}")
+        text = f"Help Request NOT ANSWERED - User {user} still needs assistance. Session: {alert.session_id}"
     else:
         text = f"CRITICAL: {TITLES.get(alert.event, alert.event)} - {alert.affected} users affected."
         if alert.error:
-            text += f" {alert.error[:120]}."
+            text += f" {_one_line(alert.error, 120)}."
         text += " Check email for details."
     text += f" {alert.link}"
     if alert.suppressed:

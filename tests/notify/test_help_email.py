@@ -72,3 +72,14 @@ def test_pressing_help_twice_sends_once(make_server, connect, smtp_server):
     settle(server)
     assert len(smtp_server.envelopes) == len(ADMINS)
     assert len(rows(event="help_request", channel="email")) == len(ADMINS)
+
+
+def test_a_user_id_cannot_inject_mail_headers(make_server, connect, smtp_server):
+    server = mail_server(make_server, smtp_server)
+    ask_for_help(server, connect, user_id="eve\r\nBcc: victim@example.net")
+    eventually(lambda: len(smtp_server.envelopes) == len(ADMINS))
+    settle(server)
+    mail = smtp_server.mails[0]
+    assert mail.subject == "Help Request - User eve  Bcc: victim@example.net"
+    assert mail.message["Bcc"] is None
+    assert sorted(r for m in smtp_server.mails for r in m.rcpt_tos) == sorted(ADMINS)
