@@ -5,7 +5,7 @@ One ``FakeVendor`` per vendor, on a free port, with knobs a test sets before sen
 ``chunks`` (the reply's pieces), ``delay`` (pause before each piece), ``usage`` (prompt, completion or None),
 ``fail(status, times, retry_after)`` (refuse the first requests; ``times=None`` refuses forever),
 ``stall_after`` (stop writing after that many pieces and wait, watching for the client to hang up),
-``break_after`` (drop the connection after that many pieces). Each request is recorded (``requests``) with its
+``break_after`` (drop the connection after that many pieces), ``hold_headers`` (stall before the response headers). Each request is recorded (``requests``) with its
 path, headers, JSON body, start and end times, and whether the client hung up (``disconnected``).
 """
 
@@ -61,6 +61,7 @@ class FakeVendor:
         self.stall_after: int | None = None
         self.stall_seconds = 30.0
         self.break_after: int | None = None
+        self.hold_headers = False
         self.dify_event = "message"
         self._fail: tuple[int, int | None, str | None] | None = None
         self._release = threading.Event()
@@ -159,6 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _stream(self, fake: FakeVendor, record: Recorded) -> None:
+        if fake.hold_headers:
+            self._stall(fake)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")

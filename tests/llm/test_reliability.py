@@ -176,3 +176,29 @@ def test_two_users_stream_at_the_same_time(vendor, fake, llm_server, connect):
     one, two = upstream.wait_for(2)
     assert one.ended is not None and two.ended is not None
     assert one.started < two.ended and two.started < one.ended  # the two requests were open at the same time
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_cancel_while_waiting_for_headers_is_not_retried(vendor, fake, llm_server, connect):
+    # Some SDKs wrap whatever interrupts a send as their connection error; a cancel must still be a cancel.
+    upstream = fake(vendor, hold_headers=True)
+    server = llm_server(provider(upstream))
+    client = connect("alice", target=server)
+    client.send(type="user_message", content="hello")
+    loading = client.recv_until(lambda f: f["type"] == "loading")[-1]
+    upstream.wait_for(1)
+    server.services.hub.signal("cancel_reply", sid=loading["session_id"], reason="test")
+    frames = client.reply()
+    assert errors(frames) == [] and frames[-1]["metadata"]["done"] == "true"
+    assert upstream.requests[0].finished.wait(10) and upstream.requests[0].disconnected
+    assert client.quiet(0.5) == []
+    assert len(upstream.requests) == 1 and server.sleeps == []
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_deadline_while_waiting_for_headers_is_a_timeout(vendor, fake, llm_server, connect):
+    upstream = fake(vendor, hold_headers=True)
+    server = llm_server(provider(upstream), llm_stream_timeout=0.5)
+    frames = ask(connect("alice", target=server))
+    assert [e["code"] for e in errors(frames)] == ["LLM_TIMEOUT"]
+    assert len(upstream.requests) == 1 and server.sleeps == []
