@@ -99,14 +99,14 @@ P1 = "LLM provider 1 (LLM_PROVIDER_1_*)"
     ({"LLM_PROVIDER_1_FALLBACK": "nope"}, "LLM provider 'gpt': fallback 'nope' is not a configured provider id"),
     ({"LLM_PROVIDER_1_FALLBACK": "gpt"}, "LLM provider 'gpt': fallback cannot be the provider itself"),
     ({"LLM_PROVIDER_2_ID": "gpt", "LLM_PROVIDER_2_TYPE": "demo"}, "LLM provider id 'gpt' is configured twice"),
-    ({"LLM_PROVIDER_1_APIKEY": "sk"}, "LLM_PROVIDER_1_APIKEY is not a provider setting: use "
+    ({"LLM_PROVIDER_1_APIKEY": "sk"}, ("LLM_PROVIDER_1_APIKEY is not a provider setting: use "
      "LLM_PROVIDER_<n>_<field> with n from 1 and field one of ID, NAME, TYPE, ENDPOINT, API_KEY, MODEL, "
-     "MAX_TOKENS, TEMPERATURE, SYSTEM_PROMPT, FALLBACK"),
-    ({"LLM_PROVIDER_0_ID": "zero"}, "LLM_PROVIDER_0_ID is not a provider setting: use LLM_PROVIDER_<n>_<field> "
+     "MAX_TOKENS, TEMPERATURE, SYSTEM_PROMPT, FALLBACK")),
+    ({"LLM_PROVIDER_0_ID": "zero"}, ("LLM_PROVIDER_0_ID is not a provider setting: use LLM_PROVIDER_<n>_<field> "
      "with n from 1 and field one of ID, NAME, TYPE, ENDPOINT, API_KEY, MODEL, MAX_TOKENS, TEMPERATURE, "
-     "SYSTEM_PROMPT, FALLBACK"),
-    ({"LLM_DEFAULT_MODEL": "claude"}, "LLM_DEFAULT_MODEL 'claude' is not a configured provider id "
-     "(configured: gpt)"),
+     "SYSTEM_PROMPT, FALLBACK")),
+    ({"LLM_DEFAULT_MODEL": "claude"}, ("LLM_DEFAULT_MODEL 'claude' is not a configured provider id "
+     "(configured: gpt)")),
     ({"LLM_DEFAULT_MODEL": "demo"}, "LLM_DEFAULT_MODEL 'demo' is not a configured provider id (configured: gpt)"),
 ])
 def test_bad_environment_configs(env, error):
@@ -127,8 +127,8 @@ def test_a_bad_api_key_value_is_never_echoed():
     ('maxTokens = "many"', "LLM provider 1: max_tokens = 'many' is not a valid int"),
     ("temperature = true", "LLM provider 1: temperature = True is not a valid float"),
     ('colour = "blue"', "LLM provider 1 (LLM_PROVIDER_1_*): unknown keys colour"),
-    ('type = "palm"', "LLM provider 1 (LLM_PROVIDER_1_*): type must be one of openai, anthropic, dify, demo "
-                      "(got 'palm')"),
+    ('type = "palm"', ("LLM provider 1 (LLM_PROVIDER_1_*): type must be one of openai, anthropic, dify, demo "
+                      "(got 'palm')")),
 ])
 def test_bad_toml_configs(fields, error, tmp_path):
     lines = {"id": 'id = "gpt"', "type": 'type = "openai"', "endpoint": 'endpoint = "https://api.openai.com/v1"'}
