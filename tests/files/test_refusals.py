@@ -6,9 +6,9 @@ import tarfile
 import zipfile
 
 import pytest
+from conftest import token
 
 from chatbox.files.models import FileRecord
-from conftest import token
 
 from .helpers import PNG, WEBM, multipart, post_raw
 
@@ -20,6 +20,11 @@ MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 200
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 HTML = b"<!DOCTYPE html>\n<html><body><p>hello</p></body></html>"
+SCRIPT_TEXT = ("The file contains script code (a <script> tag, a javascript: link or an onerror/onload handler), "
+               "which is not accepted")
+TYPE_TEXT = ("This type of file is not allowed; allowed are images (JPEG, PNG, GIF, WebP), PDF, Word/Excel/PowerPoint, "
+             "plain text, CSV, JSON, audio (MP3, WAV, WebM, Ogg, AAC, M4A), video (MP4, WebM, Ogg), zip, gzip and tar "
+             "archives")
 
 
 def file_part(name, data=b"hello", content_type="application/octet-stream"):
@@ -71,18 +76,13 @@ REFUSED = [
     ("html-content", [file_part("page.txt", HTML, "text/plain")], 415, "HTML_NOT_ALLOWED",
      "HTML documents are not accepted (they can run scripts)"),
     ("script-in-text", [file_part("notes.txt", b"hello\n<script>alert(1)</script>\n")], 415, "SCRIPT_IN_CONTENT",
-     "The file contains script code (a <script> tag, a javascript: link or an onerror/onload handler), "
-     "which is not accepted"),
+     SCRIPT_TEXT),
     ("script-deep-in-text", [file_part("notes.txt", b"a" * 40_000 + b'<img src=x oNeRRoR="x()">')], 415,
-     "SCRIPT_IN_CONTENT", "The file contains script code (a <script> tag, a javascript: link or an onerror/onload "
-                          "handler), which is not accepted"),
+     "SCRIPT_IN_CONTENT", SCRIPT_TEXT),
     ("javascript-link", [file_part("links.csv", b"name,url\nx,javascript:alert(1)\n")], 415, "SCRIPT_IN_CONTENT",
-     "The file contains script code (a <script> tag, a javascript: link or an onerror/onload handler), "
-     "which is not accepted"),
+     SCRIPT_TEXT),
     ("unknown-binary", [file_part("data.dat", b"\x00\x01\x02\x03" * 100)], 415, "TYPE_NOT_ALLOWED",
-     "This type of file is not allowed; allowed are images (JPEG, PNG, GIF, WebP), PDF, Word/Excel/PowerPoint, "
-     "plain text, CSV, JSON, audio (MP3, WAV, WebM, Ogg, AAC, M4A), video (MP4, WebM, Ogg), zip, gzip and tar "
-     "archives"),
+     TYPE_TEXT),
     ("ole-not-office", [file_part("installer.msg", OLE)], 415, "TYPE_NOT_ALLOWED",
      "This Office-style container is only accepted as a .doc, .xls or .ppt file"),
     ("text-then-binary", [file_part("log.txt", b"hello " * 3000 + b"\xff\xfe\x00\x01")], 415, "TYPE_NOT_ALLOWED",
