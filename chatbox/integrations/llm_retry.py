@@ -8,6 +8,7 @@ repeat itself, so the failure ends the reply (ReplyStreamer shows LLM_UNAVAILABL
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import time
@@ -17,7 +18,7 @@ import gevent
 from gevent import GreenletExit
 
 from chatbox.chat.replies import ReplyCancelled, ReplyTimeout
-from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyRequest
+from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyRequest, Turn
 
 log = logging.getLogger("chatbox.llm")
 
@@ -122,6 +123,7 @@ class ResilientStreams:
                             exc, fallback, extra={"session_id": request.session_id})
                 self._observe("error", provider)
                 provider = self.providers.get(fallback)
+                request = _with_system_prompt(request, provider.config.system_prompt)
 
     def _attempts(self, provider: Provider, request: ReplyRequest) -> Iterator[Delta]:
         for attempt in range(1, self.attempts + 1):
@@ -148,6 +150,14 @@ class ResilientStreams:
     def _observe(self, what: str, provider: Provider) -> None:
         if self.metrics is not None:
             self.metrics.reply_event(what, provider.config.type, 1)
+
+
+def _with_system_prompt(request: ReplyRequest, prompt: str) -> ReplyRequest:
+    """The request with a fallback provider's own system prompt, if it sets one (state stays shared)."""
+    if not prompt:
+        return request
+    turns = [Turn("system", prompt)] + [t for t in request.turns if t.role != "system"]
+    return dataclasses.replace(request, turns=turns)
 
 
 def _guarded(provider: Provider, request: ReplyRequest) -> Iterator[Delta]:

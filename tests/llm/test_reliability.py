@@ -122,13 +122,16 @@ def test_connection_lost_mid_stream_is_not_retried_and_keeps_the_partial_text(ve
 def test_failover_to_the_fallback_provider(failure, fake, llm_server, connect):
     primary, backup = fake("openai"), fake("anthropic")
     primary.fail(**failure)
-    server = llm_server(provider(primary, fallback="backup"), provider(backup, id="backup"))
+    server = llm_server(provider(primary, fallback="backup", system_prompt="Primary prompt."),
+                        provider(backup, id="backup", system_prompt="Backup prompt."))
     frames = ask(connect("alice", target=server))
     assert text_of(frames) == "Hello from anthropic."
     assert errors(frames) == []
     assert len(primary.requests) == (3 if failure["status"] == 500 else 1)
-    assert len(backup.requests) == 1
-    assert backup.requests[0].body["messages"] == [{"role": "user", "content": "hello"}]
+    assert primary.requests[0].body["messages"][0] == {"role": "system", "content": "Primary prompt."}
+    (request,) = backup.requests
+    assert request.body["messages"] == [{"role": "user", "content": "hello"}]
+    assert request.body["system"] == "Backup prompt."
 
 
 def test_failover_is_not_used_after_the_first_token(fake, llm_server, connect):
