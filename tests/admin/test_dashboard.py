@@ -1,0 +1,130 @@
+"""Dashboard pages over HTTP: sign-in cookie, filters in the URL, CSV, metrics page, status page, outbox."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from conftest import token
+
+from chatbox.models import AuditEntry, Message, Notification, Session
+from chatbox.store import utcnow
+
+from .conftest import ADMIN, T0, make_session
+
+
+def test_sign_in_by_link_sets_a_strict_cookie_and_drops_the_token(http):
+    response = http.get("/dashboard/?token=" + ADMIN)
+    assert response.status_code == 303 and response.headers["Location"] == "/chat/dashboard/"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"chatbox_admin={ADMIN};")
+    for attribute in ("Secure", "HttpOnly", "Path=/chat/", "SameSite=Strict"):
+        assert attribute in cookie
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("offered,status,text", [
+    (token("alice"), 403, "Insufficient permissions"),
+    ("garbage", 401, "That token is invalid or expired"),
+    (token("root", roles=("admin",), secret="z" * 40), 401, "That token is invalid or expired"),
+])
+def test_sign_in_refusals(http, offered, status, text):
+    for response in (http.get("/dashboard/?token=" + offered), http.post("/dashboard/signin",
+                                                                          data={"token": offered})):
+        assert response.status_code == status and text in response.text
+        assert "Set-Cookie" not in response.headers
+
+
+def test_sign_in_form_and_sign_out(http):
+    response = http.post("/dashboard/signin", data={"token": ADMIN})
+    assert response.status_code == 303 and "HttpOnly" in response.headers["Set-Cookie"]
+    out = http.post("/dashboard/signout", cookie=ADMIN, csrf=http.csrf(ADMIN))
+    assert out.status_code == 303 and out.headers["Set-Cookie"].startswith("chatbox_admin=; Expires=Thu, 01 Jan 1970")
+
+
+def test_pages_carry_csp_and_no_token_in_the_page(http):
+    page = http.get("/dashboard/", cookie=ADMIN)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert ADMIN not in page.text and "localStorage" not in page.text
+
+
+@pytest.fixture
+def table():
+    make_session("help1", user="hana", start=utcnow() - timedelta(minutes=5), messages=2, help_requested=True,
+                 total_tokens=42, name="I need a human")
+    make_session("old1", user="=cmd|' /C calc'!A0", start=T0, end=T0 + timedelta(minutes=1), messages=1,
+                 name="+SUM(A1)")
+
+
+def test_sessions_table_help_first_and_filters_in_links(http, table):
+    page = http.get("/dashboard/?sort_by=total_tokens&sort_order=asc", cookie=ADMIN).text
+    help_block = page.index('class="help-waiting"')
+    assert help_block < page.index('id="row-help1"') and 'class="session-row help"' in page
+    assert page.index('id="row-old1"') < page.index('id="row-help1"')  # tokens ascending
+    assert 'href="?sort_by=total_tokens&amp;sort_order=desc"' in page  # clicking again flips the order
+    partial = http.get("/dashboard/?status=active", cookie=ADMIN, headers={"HX-Request": "true"}).text
+    assert "<html" not in partial and 'id="row-help1"' in partial and 'id="row-old1"' not in partial
+
+
+def test_dashboard_filter_errors_are_shown(http):
+    response = http.get("/dashboard/?status=paused", cookie=ADMIN)
+    assert response.status_code == 400 and "invalid status &#34;paused&#34;; allowed: active, ended" in response.text
+
+
+def test_user_drill_down(http, table):
+    page = http.get("/dashboard/users/hana", cookie=ADMIN).text
+    assert 'id="row-help1"' in page and 'id="row-old1"' not in page
+
+
+def test_csv_export_defuses_formulas(http, table):
+    response = http.get("/dashboard/sessions.csv?sort_by=start_time&sort_order=asc", cookie=ADMIN)
+    assert response.headers["Content-Disposition"] == 'attachment; filename="sessions.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["session_id"] for row in rows] == ["old1", "help1"]
+    assert rows[0]["user_id"] == "'=cmd|' /C calc'!A0" and rows[0]["name"] == "'+SUM(A1)"
+    assert rows[1]["total_tokens"] == "42" and rows[1]["help_requested"] == "True"
+
+
+def test_session_page_audits_the_read_and_escapes_content(http):
+    make_session("x1", messages=0)
+    Session.objects(id="x1").update_one(push__messages=Message(
+        content="<img src=x onerror=alert(1)>", ts=utcnow(), sender="user", seq=1))
+    page = http.get("/dashboard/sessions/x1", cookie=ADMIN).text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
+    assert [(a.action, a.detail) for a in AuditEntry.objects(session_id="x1")] == [("read", "dashboard")]
+    http.get("/dashboard/sessions/x1", cookie=ADMIN, headers={"HX-Request": "true"})  # live panel refresh
+    assert AuditEntry.objects(session_id="x1").count() == 1
+    assert http.get("/dashboard/sessions/nope", cookie=ADMIN).status_code == 404
+
+
+def test_metrics_page_cards_and_charts(http):
+    now = utcnow()
+    make_session("m1", start=now - timedelta(minutes=50), end=now - timedelta(minutes=20), total_tokens=300)
+    make_session("m2", start=now - timedelta(minutes=40), total_tokens=200, admin_assisted=True)
+    page = http.get("/dashboard/metrics?range=1h", cookie=ADMIN).text
+    assert '<div class="card" id="card-total_sessions"><div class="label">Total sessions</div>' in page
+    assert page.count("<svg") == 3 and "data-points=" in page
+    bad = http.get("/dashboard/metrics?start_time=2026-11-22&end_time=2026-11-21", cookie=ADMIN)
+    assert bad.status_code == 400 and "end_time must be after start_time" in bad.text
+
+
+def test_status_page_and_creating_missing_indexes(http):
+    Session._get_collection().drop_indexes()
+    page = http.get("/dashboard/status", cookie=ADMIN).text
+    assert page.count("MISSING") == 5 and 'id="create-indexes"' in page
+    assert 'data-dependency="MongoDB"' in page and 'data-provider="demo"' in page
+    assert "JWT_SECRET</th><td><code>(set)</code>" in page and "k" * 48 not in page
+    created = http.post("/dashboard/status/indexes", cookie=ADMIN, csrf=http.csrf(ADMIN))
+    assert created.status_code == 303
+    page = http.get("/dashboard/status", cookie=ADMIN).text
+    assert "MISSING" not in page and page.count(">present<") >= 5
+
+
+def test_outbox_lists_notifications_newest_first(http):
+    Notification(ts=utcnow() - timedelta(minutes=1), event="help_request", channel="email", transport="outbox",
+                 recipient="ops@example.com", subject="Help <needed>", body="open it", status="queued",
+                 session_id="s9").save()
+    Notification(ts=utcnow(), event="help_request", channel="sms", transport="outbox", recipient="+15550100",
+                 body="second", status="queued").save()
+    page = http.get("/dashboard/outbox", cookie=ADMIN).text
+    assert page.index("+15550100") < page.index("ops@example.com") and "Help &lt;needed&gt;" in page
