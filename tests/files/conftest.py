@@ -78,3 +78,9 @@ def fake_audio():
     fake = FakeAudio()
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def server(local_server):
+    """The root ``connect`` fixture talks to this app: the files tests' local-disk one."""
+    return local_server

@@ -43,7 +43,8 @@ class FakeAudio:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                      "body": body})
                 if self.path != "/v1/audio/transcriptions":
                     self.send_error(404)
                     return
