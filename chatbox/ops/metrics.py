@@ -10,7 +10,6 @@ import time
 
 from flask import Response, current_app, g, jsonify, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
     PROCESS_COLLECTOR,
@@ -21,6 +20,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from chatbox.ops import bp
 from chatbox.ops.limits import client_ip, in_networks, public_limit
@@ -148,4 +148,5 @@ def prometheus():
 
 @public_limit
 def _scrape():
-    return Response(current_app.extensions["chatbox"].metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
+    # The classic text format that every Prometheus understands (the Go service's content type).
+    return Response(current_app.extensions["chatbox"].metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -1,0 +1,70 @@
+"""{P}/metrics/prometheus through real HTTP: the Go metric names, and the CIDR allow-list answering 403 JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ops.conftest import http_get
+
+GO_METRICS = [  # ORIGINAL.md section 1.5.11, as they appear in the exposition
+    "chatbox_websocket_connections_total", "chatbox_messages_received_total", "chatbox_messages_sent_total",
+    "chatbox_llm_requests_total", "chatbox_llm_latency_seconds", "chatbox_llm_errors_total",
+    "chatbox_active_sessions_total", "chatbox_sessions_created_total", "chatbox_sessions_ended_total",
+    "chatbox_admin_takeovers_total", "chatbox_message_errors_total", "chatbox_tokens_used_total",
+    "chatbox_mongodb_operation_seconds", "chatbox_ratelimit_blocked_total",
+    "chatbox_websocket_connection_duration_seconds", "chatbox_http_request_duration_seconds",
+    "chatbox_admin_messages_dropped_total",
+]
+
+
+def test_scrape_has_the_go_metric_names_and_live_values(server, connect):
+    client = connect("alice")
+    client.send(type="user_message", content="Hello")
+    client.reply()
+    status, body, headers = http_get(server.url + "/metrics/prometheus")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = body.decode()
+    for name in GO_METRICS:
+        assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name} " in text, name
+    assert "chatbox_websocket_connections_total 1.0" in text
+    assert "chatbox_messages_received_total 1.0" in text
+    assert 'chatbox_llm_requests_total{provider="demo"} 1.0' in text
+    assert "process_resident_memory_bytes" in text  # runtime metrics, like the Go collectors
+
+
+ALLOW_LIST = [  # (allowed networks, X-Forwarded-For from a trusted proxy, expected status)
+    (["127.0.0.0/8"], None, 200),
+    (["10.0.0.0/8"], None, 403),
+    (["127.0.0.0/8"], "203.0.113.9", 403),
+    (["10.0.0.0/8"], "10.1.2.3", 200),
+    (["192.168.0.0/16", "203.0.113.0/24"], "203.0.113.9", 200),
+    ([], "203.0.113.9", 200),  # an empty list allows everyone, as the Go service did
+]
+
+
+@pytest.mark.parametrize("allowed,forwarded,expected", ALLOW_LIST)
+def test_allow_list(make_server, allowed, forwarded, expected):
+    server = make_server(metrics_allowed_networks=allowed, trusted_proxies=["127.0.0.0/8"])
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    status, body, response_headers = http_get(server.url + "/metrics/prometheus", headers=headers)
+    assert status == expected
+    if expected == 403:
+        assert response_headers["Content-Type"] == "application/json"
+        assert json.loads(body) == {"error": "Insufficient permissions", "code": "FORBIDDEN"}
+    else:
+        assert b"chatbox_websocket_connections_total" in body
+
+
+def test_forwarded_header_from_an_untrusted_peer_is_ignored(make_server):
+    server = make_server(metrics_allowed_networks=["10.0.0.0/8"], trusted_proxies=["192.168.0.0/16"])
+    status, _, _ = http_get(server.url + "/metrics/prometheus", headers={"X-Forwarded-For": "10.1.2.3"})
+    assert status == 403
+
+
+def test_scrapes_share_the_public_rate_limit(make_server):
+    server = make_server(public_rate_limit=2)
+    statuses = [http_get(server.url + "/metrics/prometheus")[0] for _ in range(3)]
+    assert statuses == [200, 200, 429]
