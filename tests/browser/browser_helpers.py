@@ -1,6 +1,7 @@
 """Helpers for the browser tests: open the chat as a user, send, wait for replies, save screenshots."""
 
 import re
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,3 +49,9 @@ def ai_texts(page) -> list[str]:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"), full_page=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

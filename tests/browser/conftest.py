@@ -53,6 +53,7 @@ def open_page(browser):
         page.on("pageerror", lambda exc: problems.append(f"pageerror {exc}"))
         return page
 
+    factory.problems = problems
     yield factory
     for context in contexts:
         context.close()
