@@ -1,7 +1,7 @@
 """Operational events become alerts: AI provider failures and rate-limit refusals only as bursts, the rest each
 time (within the rate limit); every value escaped."""
 
-from .conftest import eventually, rows, settle
+from .conftest import eventually, notifier_of, rows, settle
 
 ADMIN = ["ops@example.com"]
 
@@ -88,3 +88,29 @@ def test_database_unavailable_goes_to_email_and_sms(make_server, smtp_server):
     sms = rows(event="database_unavailable", channel="sms")
     assert [(r.transport, r.status, r.recipient) for r in sms] == [("outbox", "outbox", "+15551230001")]
     assert sms[0].body.startswith("CRITICAL: Database unavailable - 0 users affected. readiness ping failed.")
+
+
+def test_a_new_burst_after_the_window_alerts_again(make_server, clock):
+    server = make_server(admin_emails=ADMIN, notify_llm_failures=2, notify_llm_failure_window=60.0)
+    notifier_of(server).clock = clock
+
+    def fail(user):
+        server.services.alert("llm_failure", provider="openai-main", code="LLM_UNAVAILABLE", session_id="s-" + user,
+                              user_id=user)
+
+    fail("a")
+    settle(server)
+    assert rows(event="llm_failure") == []
+    for user in ("b", "c", "d"):  # one burst: reported once
+        fail(user)
+    settle(server)
+    assert len(rows(event="llm_failure")) == 1
+    clock.advance(61)
+    fail("e")
+    settle(server)
+    assert len(rows(event="llm_failure")) == 1  # one failure after the window is not a burst
+    fail("f")
+    settle(server)
+    second = rows(event="llm_failure")
+    assert len(second) == 2 and "2 failures within 1m: LLM_UNAVAILABLE x2" in second[-1].body
+    assert second[-1].key == "llm_failure:openai-main" and second[-1].user_id == "e, f"
