@@ -59,7 +59,7 @@ def host_origin_for(make_server, host_site, mode, allowed=True):
 
 def test_the_embed_script_opens_the_chat_inline_on_another_origin_and_refreshes_the_token(
         make_server, host_site, open_page):
-    server, origin = host_origin_for(make_server, host_site, "inline")
+    _, origin = host_origin_for(make_server, host_site, "inline")
     page = open_page()
     page.goto(origin + "/")
     chat = page.frame_locator("iframe.chatbox-embed-frame")
@@ -76,7 +76,7 @@ def test_the_embed_script_opens_the_chat_inline_on_another_origin_and_refreshes_
 
 
 def test_the_embed_button_opens_a_panel(make_server, host_site, open_page):
-    server, origin = host_origin_for(make_server, host_site, "button")
+    _, origin = host_origin_for(make_server, host_site, "button")
     page = open_page()
     page.goto(origin + "/")
     page.click("button.chatbox-embed-button")
