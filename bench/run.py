@@ -1,0 +1,194 @@
+"""The load benchmark: the app against a bare flask-sock echo, same gunicorn command line, same run, interleaved.
+
+    python bench/run.py [--quick] [--json out.json]
+
+Starts everything on 127.0.0.1 (bare echo, the app with the built-in demo model, the app with an OpenAI-type
+provider pointed at bench/fake_llm.py, the fake LLM), pins servers to core 0 and clients to core 1 when there are two
+cores, runs 3 rounds of windows (bare, app, app, app, bare C=1, app C=1, app C=1), then idle-memory ramps on fresh
+servers, prints one table with the goals of PERFORMANCE.md section 5.3 and one JSON document, and stops everything.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from report import context, summarize, table
+from servers import BENCH, PYTHON, ROOT, Stack, base_env
+
+sys.path.insert(0, ROOT)
+
+
+def demo_words() -> int:
+    """How many chunks the demo model streams for "hi": the bare stream and the fake LLM send as many."""
+    from chatbox.integrations.llm import DemoProvider, Turn
+
+    return len(DemoProvider.reply_for([Turn("user", "hi")]).split(" "))
+
+
+def app_env(secret: str, provider_url: str | None) -> dict[str, str]:
+    env = {**base_env(), "CHATBOX_ENV": "test", "JWT_SECRET": secret, "ENCRYPTION_KEY": secrets.token_hex(16),
+           "MAX_CONNECTIONS": "20000", "RATE_LIMIT": "100000000", "DEMO_CHUNK_DELAY": "0",
+           "MONGO_URI": os.environ.get("BENCH_MONGO_URL", ""), "MONGO_DATABASE": "chatbox_bench"}
+    if provider_url:
+        env.update(LLM_PROVIDER_1_ID="bench", LLM_PROVIDER_1_TYPE="openai", LLM_PROVIDER_1_ENDPOINT=provider_url,
+                   LLM_PROVIDER_1_API_KEY="x", LLM_PROVIDER_1_MODEL="m")
+    return env
+
+
+def echo_env() -> dict[str, str]:
+    return {**base_env(), "MAX_CONNECTIONS": "20000"}
+
+
+class Runner:
+    def __init__(self, args, stack: Stack, secret: str):
+        self.args, self.stack, self.secret = args, stack, secret
+        self.llm_pid = 0
+        self.count = 0
+
+    def client(self, mode: str, server, url: str, *extra: str, seconds: float) -> dict:
+        """Run one load_client window; a failure is recorded as {"error": ...}, never hidden."""
+        self.count += 1
+        cmd = [PYTHON, os.path.join(BENCH, "load_client.py"), mode, "--url", url, "--server-pid",
+               str(server.worker), "--llm-pid", str(self.llm_pid), "--tag", f"w{self.count}", *extra]
+        if self.stack.cores:
+            cmd = ["taskset", "-c", self.stack.cores[1], *cmd]
+        env = {**base_env(), "BENCH_JWT_SECRET": self.secret}
+        try:
+            done = subprocess.run(["timeout", "-k", "5", str(int(seconds + 60)), *cmd], check=False, env=env,
+                                  cwd=ROOT, capture_output=True, text=True, timeout=seconds + 70)
+        except subprocess.TimeoutExpired:
+            return {"error": f"{mode} window timed out"}
+        lines = done.stdout.strip().splitlines()
+        if done.returncode or not lines:
+            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+        return json.loads(lines[-1])
+
+    def window(self, mode: str, server, url: str, conns: int, **options) -> dict:
+        a = self.args
+        duration = a.duration if conns > 1 else a.latency_duration
+        extra = ["--conns", str(conns), "--warmup", str(a.warmup), "--duration", str(duration), "--k", str(a.k)]
+        for key, value in options.items():
+            extra += [f"--{key.replace('_', '-')}", str(value)]
+        result = self.client(mode, server, url, *extra, seconds=a.warmup + duration)
+        shown = {k: result.get(k) for k in ("chunks_per_s", "frames_per_s", "first_p50_ms", "server_cpu_pct",
+                                            "foreign_cpu_pct", "error") if result.get(k) is not None}
+        print(f"  {mode} C={conns} {options or ''} {shown}", file=sys.stderr, flush=True)
+        return result
+
+
+def throughput_rounds(runner: Runner, bare, demo, http) -> list[dict]:
+    a, rounds = runner.args, []
+    bare_url = f"ws://127.0.0.1:{bare.port}/ws"
+    demo_url, http_url = (f"ws://127.0.0.1:{s.port}/chat/ws" for s in (demo, http))
+    for number in range(1, a.rounds + 1):
+        print(f"round {number}/{a.rounds}", file=sys.stderr, flush=True)
+        rounds.append({
+            "bare_stream": runner.window("stream", bare, bare_url, a.conns),
+            "demo_chat": runner.window("chat", demo, demo_url, a.conns),
+            "http_chat": runner.window("chat", http, http_url, a.conns),
+            "demo_chat_admin": runner.window("chat", demo, demo_url, a.conns, admins=1),
+            "bare_stream_c1": runner.window("stream", bare, bare_url, 1),
+            "demo_chat_c1": runner.window("chat", demo, demo_url, 1),
+            "http_chat_c1": runner.window("chat", http, http_url, 1),
+        })
+    return rounds
+
+
+def memory_ramps(runner: Runner, nofile: int) -> dict:
+    """Idle connections on fresh servers (freed memory would be reused by a second ramp on the same worker)."""
+    a, stack, out = runner.args, runner.stack, {}
+    if nofile < a.hold[-1] + 200:
+        return {"not_tested": f"ulimit -n is {nofile}; {a.hold[-1]} connections need at least {a.hold[-1] + 200}"}
+    ramp = ",".join(str(n) for n in a.hold)
+    for kind in ("bare", "app"):
+        for deflate in (False, True):
+            name = f"{kind}-{'deflate' if deflate else 'plain'}"
+            if kind == "bare":
+                server = stack.gunicorn(f"mem-{name}", "echo_app:app", echo_env(), pythonpath=BENCH)
+                server.wait_ready("/")
+                url, extra = f"ws://127.0.0.1:{server.port}/ws", []
+            else:
+                server = stack.gunicorn(f"mem-{name}", "wsgi:app", app_env(runner.secret, None))
+                server.wait_ready("/chat/healthz")
+                url, extra = f"ws://127.0.0.1:{server.port}/chat/ws", ["--app"]
+            extra += ["--deflate"] if deflate else []
+            out[name] = runner.client("hold", server, url, "--ramp", ramp, *extra, seconds=120 + a.hold[-1] / 50)
+            print(f"  hold {name}: {out[name]}", file=sys.stderr, flush=True)
+            stack.release(server)
+    return out
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s windows, 1,000 idle connections (~2 minutes)")
+    parser.add_argument("--json", help="also write the JSON document to this file")
+    parser.add_argument("--quiet", action="store_true", help="print only the table (the JSON goes to --json)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--conns", type=int, default=10, help="concurrent chats / streams")
+    parser.add_argument("--duration", type=float, help="seconds per measured window (default 10, quick 3)")
+    parser.add_argument("--warmup", type=float, help="seconds before each window (default 1, quick 0.5)")
+    parser.add_argument("--hold", type=lambda v: [int(x) for x in v.split(",")],
+                        help="idle ramp steps (default 1000,5000,10000; quick 1000)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal fails")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.latency_duration = min(args.duration, 2.0) if args.quick else args.duration
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.hold = args.hold or ([1000] if args.quick else [1000, 5000, 10000])
+    args.k = demo_words()
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    nofile = raise_nofile()
+    secret = secrets.token_hex(32)
+    stack = Stack(budget=1800 + args.rounds * 7 * (args.duration + 10))
+    started = time.time()
+    try:
+        llm, llm_port = stack.fake_llm(args.k)
+        bare = stack.gunicorn("bare", "echo_app:app", echo_env(), pythonpath=BENCH)
+        demo = stack.gunicorn("app-demo", "wsgi:app", app_env(secret, None))
+        http = stack.gunicorn("app-http", "wsgi:app", app_env(secret, f"http://127.0.0.1:{llm_port}/v1"))
+        bare.wait_ready("/")
+        demo.wait_ready("/chat/healthz")
+        http.wait_ready("/chat/healthz")
+        runner = Runner(args, stack, secret)
+        runner.llm_pid = llm.pid
+        rounds = throughput_rounds(runner, bare, demo, http)
+        for server in (bare, demo, http):
+            stack.release(server)
+        memory = memory_ramps(runner, nofile)
+    finally:
+        stack.close()
+    document = {**context(args, nofile, stack.cores), "seconds": round(time.time() - started, 1),
+                **summarize(rounds, memory, args)}
+    print(table(document))
+    if not args.quiet:
+        print(json.dumps(document, indent=2))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(document, handle, indent=2)
+    failed = [row for row in document["goals"] if row["status"].startswith("fail")]
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
