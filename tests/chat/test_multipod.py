@@ -95,7 +95,7 @@ def test_limits_are_cluster_wide(make_server, redis_url, connect):
     pod_a, pod_b = (make_server(redis_url=redis_url, rate_limit=2, max_connections_per_user=2) for _ in range(2))
     on_a = connect("alice", target=pod_a)
     on_b = connect("alice", target=pod_b)
-    from test_connect import handshake_status  # noqa: E402 (shared helper)
+    from chat.test_connect import handshake_status
     from conftest import token
 
     assert handshake_status(pod_a.ws_url + f"?token={token('alice')}")[0] == 429
