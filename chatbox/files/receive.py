@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
     NEED_DATA,
@@ -119,6 +119,14 @@ class _Upload:
             os.remove(self.path)
 
 
+def _read(stream: BinaryIO) -> bytes:
+    try:
+        return stream.read(READ_SIZE)
+    except (OSError, ClientDisconnected):
+        # The client went away mid-upload: its problem, not a server crash worth an alert.
+        raise Refused(400, "INTERRUPTED", "The upload was interrupted before it finished") from None
+
+
 def receive(stream: BinaryIO, content_type: str, content_length: int | None, spool_dir: str,
             max_size: int) -> Received:
     """Read a multipart body into a checked temp file.
@@ -133,7 +141,7 @@ def receive(stream: BinaryIO, content_type: str, content_length: int | None, spo
     try:
         finished = False
         while not finished:
-            chunk = stream.read(READ_SIZE)
+            chunk = _read(stream)
             decoder.receive_data(chunk or None)
             event = decoder.next_event()
             while event is not NEED_DATA:

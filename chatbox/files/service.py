@@ -20,6 +20,7 @@ from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
 from chatbox.integrations.files import FileStore
+from chatbox.ops.http import ApiError
 
 log = logging.getLogger("chatbox.files")
 
@@ -80,7 +81,12 @@ class FileService:
     def _store(self, owner: str, sid: str | None, received: Received, origin: str) -> FileRecord:
         file_id = secrets.token_hex(16)
         key = f"files/{file_id}"
-        self.store.put(key, received.path, received.mime)
+        try:
+            self.store.put(key, received.path, received.mime)
+        except Exception:  # any store failure means the same thing to the user
+            log.exception("file storage failed", extra={"file_id": file_id, "store": self.store.kind})
+            raise ApiError(503, "STORAGE_UNAVAILABLE", "File storage is unavailable right now; please try again "
+                                                       "later") from None
         record = FileRecord(id=file_id, owner=owner, session=sid, key=key, store=self.store.kind,
                             name=received.name, size=received.size, mime=received.mime, sha256=received.sha256,
                             origin=origin, created=_utcnow())

@@ -2,6 +2,9 @@
 presigned download that returns the bytes, delete)."""
 
 import hashlib
+import socket
+import tempfile
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -11,7 +14,8 @@ from conftest import admin_token, token
 
 from chatbox.files.models import FileRecord
 
-from .helpers import PNG, WEBM, upload
+from .conftest import S3_KEYS
+from .helpers import PNG, WEBM, multipart, upload
 
 
 def get(server, file_id, user="alice", **params):
@@ -126,3 +130,31 @@ def test_s3_other_user_gets_404_not_a_link(s3_server):
     response = get(s3_server, file_id, user="mallory")
     assert (response.status_code, response.json()) == (404, {"error": "File not found", "code": "NOT_FOUND"})
     assert "Location" not in response.headers
+
+
+def test_s3_unavailable_is_a_clear_503_and_nothing_is_kept(make_server, moto_endpoint):
+    server = make_server(s3_bucket="no-such-bucket", s3_endpoint=moto_endpoint, **S3_KEYS)
+    spool = set(Path(tempfile.gettempdir()).glob("upload-*"))
+    response = upload(server, PNG)
+    assert (response.status_code, response.json()) == (503, {
+        "error": "File storage is unavailable right now; please try again later", "code": "STORAGE_UNAVAILABLE"})
+    assert FileRecord.objects.count() == 0
+    assert set(Path(tempfile.gettempdir()).glob("upload-*")) <= spool  # the temp copy is gone
+
+
+def test_interrupted_upload_is_a_400_not_a_crash(local_server):
+    body, content_type = multipart([("file", "a.png", PNG * 50, "image/png")])
+    host, port = "127.0.0.1", local_server.port
+    with socket.create_connection((host, port), timeout=30) as conn:
+        head = (f"POST /chat/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token('alice')}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n")
+        conn.sendall(head.encode() + body[: len(body) // 2])
+        conn.shutdown(socket.SHUT_WR)  # the client gives up half way
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.upper() == b"HTTP/1.1 400 BAD REQUEST"
+    assert rest.split(b"\r\n\r\n", 1)[1] == b'{"code":"INTERRUPTED","error":"The upload was interrupted before it finished"}\n'
+    assert FileRecord.objects.count() == 0
+    assert [p for p in local_server.upload_dir.rglob("*") if p.is_file()] == []
