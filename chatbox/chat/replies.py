@@ -158,6 +158,8 @@ class ReplyStreamer:
         try:
             with gevent.Timeout(self.settings.llm_stream_timeout, ReplyTimeout):
                 for delta in self.stream_deltas(provider, request):
+                    if delta.provider_id and delta.provider_id != provider.id:
+                        provider = self.providers.get(delta.provider_id)  # a fallback is answering
                     if delta.usage is not None:
                         usage = delta.usage
                     if not delta.text:

@@ -36,6 +36,7 @@ class Usage:
 class Delta:
     text: str = ""
     usage: Usage | None = None
+    provider_id: str = ""  # set when a fallback provider, not the one asked, produced this delta
 
 
 @dataclass

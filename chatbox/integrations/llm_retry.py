@@ -107,13 +107,14 @@ class ResilientStreams:
 
     def __call__(self, provider: Provider, request: ReplyRequest) -> Iterator[Delta]:
         tried: list[str] = []
+        asked = provider.id
         while True:
             tried.append(provider.id)
             started = False
             try:
                 for delta in self._attempts(provider, request):
                     started = started or bool(delta.text)
-                    yield delta
+                    yield delta if provider.id == asked else dataclasses.replace(delta, provider_id=provider.id)
                 return
             except ProviderError as exc:
                 fallback = provider.config.fallback

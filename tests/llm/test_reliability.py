@@ -132,6 +132,9 @@ def test_failover_to_the_fallback_provider(failure, fake, llm_server, connect):
     (request,) = backup.requests
     assert request.body["messages"] == [{"role": "user", "content": "hello"}]
     assert request.body["system"] == "Backup prompt."
+    # The reply is labelled with the provider that actually answered.
+    assert {f["model_id"] for f in frames if f["type"] == "ai_response"} == {"backup"}
+    assert last_message(frames)["modelId"] == "backup"
 
 
 def test_failover_is_not_used_after_the_first_token(fake, llm_server, connect):
