@@ -5,9 +5,9 @@ import random
 import struct
 import zlib
 
-from browser_helpers import chat_url, open_chat, screenshot
-
 from chatbox.models import Session
+
+from .browser_helpers import chat_url, open_chat, screenshot
 
 WATCH_PROGRESS = """() => {
   window.__progress = [];

@@ -3,7 +3,10 @@
 import json
 
 import websocket
-from browser_helpers import (
+
+from chatbox.settings import ProviderConfig
+
+from .browser_helpers import (
     ai_texts,
     chat_url,
     open_chat,
@@ -13,8 +16,6 @@ from browser_helpers import (
     wait_connected,
     wait_reply_done,
 )
-
-from chatbox.settings import ProviderConfig
 
 TWO_MODELS = [ProviderConfig(id="demo", name="Demo", type="demo"), ProviderConfig(id="demo-b", name="Demo B", type="demo")]
 

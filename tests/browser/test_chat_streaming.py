@@ -2,7 +2,10 @@
 
 import gevent
 import pytest
-from browser_helpers import (
+
+from chatbox.integrations.llm import DemoProvider, Turn
+
+from .browser_helpers import (
     ai_texts,
     chat_url,
     open_chat,
@@ -11,8 +14,6 @@ from browser_helpers import (
     wait_connected,
     wait_reply_done,
 )
-
-from chatbox.integrations.llm import DemoProvider, Turn
 
 
 def demo_answer(*questions: str) -> str:

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from browser_helpers import (
+from gevent.pywsgi import WSGIServer
+
+from .browser_helpers import (
     free_port,
     open_chat,
     screenshot,
@@ -11,7 +13,6 @@ from browser_helpers import (
     user_token,
     wait_reply_done,
 )
-from gevent.pywsgi import WSGIServer
 
 HOST_PAGE = """<!doctype html><html><head><title>Shop</title></head><body>
 <h1>Acme shop</h1><div id="support"></div>
