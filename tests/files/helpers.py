@@ -30,10 +30,12 @@ WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" +
 
 
 class FakeAudio:
-    """An OpenAI-compatible ``POST /v1/audio/transcriptions`` answering ``{"text": self.text}``; records requests."""
+    """An OpenAI-compatible audio API: ``/v1/audio/transcriptions`` answers ``{"text": self.text}``,
+    ``/v1/audio/speech`` answers ``self.speech`` (MP3 bytes). Records every request."""
 
     def __init__(self, text: str = "", status: int = 200):
         self.text, self.status = text, status
+        self.speech = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4
         self.requests: list[dict] = []
         fake = self
 
@@ -45,13 +47,16 @@ class FakeAudio:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                       "body": body})
-                if self.path != "/v1/audio/transcriptions":
+                if self.path == "/v1/audio/speech":
+                    data, kind = fake.speech, "audio/mpeg"
+                elif self.path == "/v1/audio/transcriptions":
+                    payload = {"text": fake.text} if fake.status == 200 else {"error": {"message": "boom"}}
+                    data, kind = json.dumps(payload).encode(), "application/json"
+                else:
                     self.send_error(404)
                     return
-                payload = {"text": fake.text} if fake.status == 200 else {"error": {"message": "boom"}}
-                data = json.dumps(payload).encode()
                 self.send_response(fake.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

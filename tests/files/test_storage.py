@@ -155,6 +155,7 @@ def test_interrupted_upload_is_a_400_not_a_crash(local_server):
             answer += chunk
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line.upper() == b"HTTP/1.1 400 BAD REQUEST"
-    assert rest.split(b"\r\n\r\n", 1)[1] == b'{"code":"INTERRUPTED","error":"The upload was interrupted before it finished"}\n'
+    assert rest.split(b"\r\n\r\n", 1)[1] == (b'{"code":"INTERRUPTED","error":"The upload was interrupted before it '
+                                             b'finished"}\n')
     assert FileRecord.objects.count() == 0
     assert [p for p in local_server.upload_dir.rglob("*") if p.is_file()] == []

@@ -1,6 +1,8 @@
 """Voice notes transcribed through a fake OpenAI-compatible /audio/transcriptions endpoint; the transcript is kept
 (encrypted) with the message, shown with it, and is what the model answers."""
 
+import json
+
 import pytest
 from conftest import text_of, token
 
@@ -93,3 +95,24 @@ def test_transcription_provider_must_be_a_configured_openai_provider(provider_id
         create_app(settings)
     assert str(error.value).startswith(f"TRANSCRIPTION_PROVIDER '{provider_id}' must be the id of a configured "
                                        "openai-type LLM provider (configured: ")
+
+
+def test_spoken_reply_is_synthesised_stored_as_audio_and_sent(voice_server, fake_audio, connect):
+    """Text to speech through the same provider, published with publish_ai_file (not triggered automatically)."""
+    from chatbox.integrations.openai_transcribe import OpenAIAudio
+
+    phone = connect("alice", target=voice_server)
+    phone.send(type="user_message", content="read it to me")
+    sid = phone.reply()[0]["session_id"]
+    config = next(p for p in voice_server.services.settings.providers if p.id == "whisper")
+    audio = OpenAIAudio(config, "whisper-large-v3").speak("Here is your answer", model="tts-1", voice="alloy")
+    assert audio == fake_audio.speech
+    request = fake_audio.requests[-1]
+    assert request["path"] == "/v1/audio/speech"
+    assert json.loads(request["body"]) == {"model": "tts-1", "input": "Here is your answer", "voice": "alloy",
+                                           "response_format": "mp3"}
+    voice_server.services.extras["files"].publish_ai_file(sid, audio, "reply.mp3", "audio/mpeg",
+                                                          content="Here is your answer")
+    frame = phone.recv()
+    assert (frame["type"], frame["metadata"]["mime_type"], frame["content"]) == (
+        "ai_response", "audio/mpeg", "Here is your answer")
