@@ -43,9 +43,8 @@ def _frame_view(frame: dict, prefix: str, streaming: bool = False) -> dict:
 
 
 def render_message(view: dict) -> str:
-    """A whole message; any older element with the same seq is removed first (no doubles after a reconnect)."""
-    return (f'<div id="msg-{int(view["seq"])}" hx-swap-oob="delete"></div>'
-            + render_template("admin/_message.html", m=view))
+    """A whole message (repeats after a reconnect are avoided server-side: the stream resumes at Last-Event-ID)."""
+    return render_template("admin/_message.html", m=view)
 
 
 class LiveRenderer:

@@ -8,6 +8,7 @@ one conversation also has a ``SessionSink`` attached to the hub like a socket, r
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from gevent.queue import Empty, Full, Queue
@@ -64,6 +65,30 @@ class SessionSink:
         self.deliver(frame.encode())
 
 
+class Coalescer:
+    """Turns bursts of change hints into at most one per ``interval``: the first at once, the last never lost."""
+
+    def __init__(self, interval: float = 0.5, clock=time.monotonic):
+        self.interval, self.clock = interval, clock
+        self.pending, self.last_sent = False, float("-inf")
+
+    def note(self) -> None:
+        self.pending = True
+
+    def timeout(self, idle: float = KEEPALIVE_SECONDS) -> float:
+        """How long the stream may wait for its next queue item."""
+        if not self.pending:
+            return idle
+        return max(self.last_sent + self.interval - self.clock(), 0.0)
+
+    def due(self) -> bool:
+        """True (once) when a pending hint may be sent now."""
+        if self.pending and self.clock() - self.last_sent >= self.interval:
+            self.pending, self.last_sent = False, self.clock()
+            return True
+        return False
+
+
 def new_queue() -> Queue:
     return Queue(maxsize=QUEUE_LIMIT)
 
@@ -86,4 +111,5 @@ def sse(event: str, data: str, event_id: str | int | None = None) -> str:
 
 
 KEEPALIVE = ": keepalive\n\n"
+HELLO = "retry: 2000\n: connected\n\n"  # reconnect after 2 s if the stream drops
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -63,17 +63,21 @@ def session_stream(sid: str):
         changes.subscribe(queue, sid)
         svc.hub.attach(sink, sid)
         try:
+            yield live.HELLO  # headers and a first byte now, so the browser's EventSource reports "open"
             yield from _catch_up(svc, sid, renderer)
+            hints = live.Coalescer()
             while not sink.closed:
-                item = live.next_item(queue)
-                if item is None:
-                    yield live.KEEPALIVE
-                elif item[0] == "changed":
-                    yield live.sse("changed", sid)
-                else:
+                item = live.next_item(queue, hints.timeout())
+                if item is not None and item[0] == "frame":
                     html = renderer.render(*item[1:])
                     if html:
                         yield live.sse("message", html, renderer.shown_seq)
+                elif item is not None:
+                    hints.note()
+                if hints.due():
+                    yield live.sse("changed", sid)
+                elif item is None and not hints.pending:
+                    yield live.KEEPALIVE
         finally:
             sink.closed = True
             svc.hub.detach(sink)

@@ -125,17 +125,23 @@ def user_page(user_id: str):
 @bp.get("/dashboard/events")
 @guard.require_dashboard_admin
 def events():
-    """SSE: ``changed`` (data: the session id) whenever any session changes on any pod."""
+    """SSE: ``changed`` whenever sessions change on any pod (bursts coalesced: at most one per half second)."""
     changes = services().extras["admin_live"]
     queue = live.new_queue()
     changes.subscribe(queue)
 
     def stream():
+        hints = live.Coalescer()
         try:
-            yield live.sse("ready", "")
+            yield live.HELLO
             while True:
-                item = live.next_item(queue)
-                yield live.KEEPALIVE if item is None else live.sse("changed", item[1])
+                item = live.next_item(queue, hints.timeout())
+                if item is not None:
+                    hints.note()
+                if hints.due():
+                    yield live.sse("changed", item[1] if item else "")
+                elif item is None and not hints.pending:
+                    yield live.KEEPALIVE
         finally:
             changes.unsubscribe(queue)
 

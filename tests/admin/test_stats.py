@@ -70,3 +70,18 @@ def test_charts_escape_labels_and_draw_data():
     series = stats.concurrency([(at(10), at(40))], START, END, NOW).series
     step = charts.step_chart(series, START, END, "Concurrent")
     assert 'data-points="3"' in step and "<polyline" in step
+
+
+def test_change_hints_coalesce_without_losing_the_last():
+    from chatbox.admin.live import Coalescer
+
+    now = [100.0]
+    hints = Coalescer(interval=0.5, clock=lambda: now[0])
+    assert hints.timeout(15) == 15 and not hints.due()
+    hints.note()
+    assert hints.due() and not hints.due()  # the first goes at once, once
+    hints.note()
+    hints.note()
+    assert not hints.due() and hints.timeout(15) == 0.5  # a burst waits for the interval...
+    now[0] += 0.5
+    assert hints.due() and not hints.pending  # ...and is sent as one

@@ -68,6 +68,7 @@ def test_takeover_both_ways_then_hand_back(live_server, connect):
         join = next(f for f in seen if f["type"] == "admin_join")
         assert join["metadata"] == {"admin_id": "root", "admin_name": "Ada Admin"}
         dashboard.wait_for("has joined the session")
+        dashboard.wait_for("event: changed")  # the page's facts panel refreshes on this
 
         # The admin writes over the WebSocket and from the dashboard; the user gets both at once.
         admin.send(type="user_message", sender="admin", content="Hi, I'm here.")
