@@ -24,3 +24,20 @@ def init_app(app, settings) -> None:
     services.chat.files = files
     services.chat.transcriber = build_transcriber(settings, files)
     app.register_blueprint(bp, url_prefix=settings.prefix)
+    import gevent
+
+    gevent.spawn(_ensure_indexes)
+
+
+def _ensure_indexes() -> None:
+    """Create the ``files`` indexes in the background; without them the service still works, only slower."""
+    import logging
+
+    from pymongo.errors import PyMongoError
+
+    from chatbox.files.models import FileRecord
+
+    try:
+        FileRecord.ensure_indexes()
+    except PyMongoError as exc:
+        logging.getLogger("chatbox.files").error("files index creation failed: %s", exc)

@@ -159,3 +159,16 @@ def test_interrupted_upload_is_a_400_not_a_crash(local_server):
                                              b'finished"}\n')
     assert FileRecord.objects.count() == 0
     assert [p for p in local_server.upload_dir.rglob("*") if p.is_file()] == []
+
+
+def test_files_indexes_are_created(local_server):
+    import gevent
+
+    from chatbox.files.models import FileRecord
+
+    wanted = {"idx_files_owner", "idx_files_session"}
+    for _ in range(200):  # created by a background greenlet at startup: wait for it, up to 10 s
+        if wanted <= set(FileRecord._get_collection().index_information()):
+            break
+        gevent.sleep(0.05)
+    assert wanted <= set(FileRecord._get_collection().index_information())
