@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 
 import gevent
+import gevent.event
 
 from chatbox.store import utcnow
 
@@ -34,6 +35,8 @@ class Lifecycle:
         self.draining = False
         self.crash_listeners: list = []
         self._greenlets: list[gevent.Greenlet] = []
+        self._barriers: dict[str, gevent.event.Event] = {}
+        hub.on("barrier", self._on_barrier)
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex
@@ -77,6 +80,25 @@ class Lifecycle:
             except Exception:
                 log.exception("crash listener failed")
 
+    def _flush_bus(self, timeout: float) -> None:
+        """Wait until events already published (a reply's last frames) have come back through the bus.
+
+        The bus delivers in publish order, so once a marker published now arrives, everything before it has too.
+        """
+        arrived = gevent.event.Event()
+        token = uuid.uuid4().hex
+        self._barriers[token] = arrived
+        try:
+            self.hub.signal("barrier", token=token)
+            arrived.wait(timeout)
+        finally:
+            self._barriers.pop(token, None)
+
+    def _on_barrier(self, event: dict) -> None:
+        waiting = self._barriers.get(event.get("token", ""))
+        if waiting is not None:
+            waiting.set()
+
     def shutdown(self, grace: float | None = None) -> None:
         """Stop admitting sockets, let in-flight replies finish (up to ``grace``), then close sockets with 1012."""
         grace = self.settings.shutdown_timeout if grace is None else grace
@@ -84,6 +106,7 @@ class Lifecycle:
         deadline = time.monotonic() + grace
         while (self.replies.active() or self.chat.queues.busy()) and time.monotonic() < deadline:
             gevent.sleep(0.05)
+        self._flush_bus(max(min(deadline - time.monotonic(), 2.0), 0.1))
         for conn in list(self.hub.connections):
             conn.drain_and_close(RESTART_CLOSE_CODE, "Service restarting, please reconnect",
                                  timeout=max(deadline - time.monotonic(), 0.5))
