@@ -60,6 +60,12 @@ def _diff(a, b):
     return a - b if a is not None and b is not None else None
 
 
+def _per_cpu(window: dict, key: str) -> float | None:
+    """A rate per second of the server's CPU (None when the window has no rate or no CPU figure)."""
+    rate, cpu = _num(window, key), _num(window, "server_cpu_pct")
+    return rate * 100 / cpu if rate is not None and cpu and key.endswith("_per_s") else None
+
+
 def _median(values):
     values = [v for v in values if v is not None]
     return round(statistics.median(values), 3) if values else None
@@ -100,8 +106,11 @@ def _throughput_rows(rounds: list[dict]) -> list[dict]:
             status = "pass" if value >= limit else "fail"
         else:
             status = "pass" if value <= limit else "fail"
+        # Per server-CPU-second the ratio is steadier on a shared machine (the server gets what others leave).
+        per_cpu = [_ratio(_per_cpu(r[app], app_key), _per_cpu(r[bare], bare_key)) for r in rounds]
         rows.append({"id": gid, "figure": figure, "baseline": _median(bares), "app": _median(apps),
-                     "kind": kind, "value": value, "per_round": [None if p is None else round(p, 3) for p in pairs],
+                     "kind": kind, "value": value, "per_cpu_ratio": _median(per_cpu) if kind == "ratio" else None,
+                     "per_round": [None if p is None else round(p, 3) for p in pairs],
                      "goal": f">= {limit:.2f}" if kind == "ratio" else f"<= +{limit:g} ms", "status": status})
     return rows
 
@@ -159,13 +168,13 @@ def _fmt(value) -> str:
 
 def table(document: dict) -> str:
     """The goals as one plain-text table, then the noise line."""
-    head = ("id", "figure", "baseline", "app", "ratio/delta", "goal", "result")
+    head = ("id", "figure", "baseline", "app", "ratio/delta", "per CPU-s", "goal", "result")
     lines = [head]
     for row in document["goals"]:
         value = row.get("value")
         shown = "-" if value is None else (f"{value:+.2f} ms" if row.get("kind") == "delta" else _fmt(value))
         lines.append((row["id"], row["figure"], _fmt(row.get("baseline")), _fmt(row.get("app")), shown,
-                      row.get("goal", "-"), row["status"]))
+                      _fmt(row.get("per_cpu_ratio")), row.get("goal", "-"), row["status"]))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     text = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))

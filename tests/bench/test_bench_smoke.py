@@ -73,6 +73,9 @@ def test_ratios_come_from_the_same_run(report):
         assert row["baseline"] == pytest.approx(expected_bare, abs=1e-3)
         expected = expected_app / expected_bare if row["kind"] == "ratio" else expected_app - expected_bare
         assert row["value"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
+        if row["kind"] == "ratio":  # the same ratio per second of server CPU, from the same two windows
+            per_cpu = (expected_app / windows[app]["server_cpu_pct"]) / (expected_bare / windows[bare]["server_cpu_pct"])
+            assert row["per_cpu_ratio"] == pytest.approx(per_cpu, rel=1e-3, abs=1e-3)
 
 
 def test_memory_per_connection_measured_on_the_worker(report):
