@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -161,6 +162,8 @@ def main(argv=None) -> int:
     nofile = raise_nofile()
     secret = secrets.token_hex(32)
     stack = Stack(budget=1800 + args.rounds * 7 * (args.duration + 10))
+    # SIGTERM (a CI job being cancelled) unwinds like Ctrl-C, so the finally below stops every server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     try:
         llm, llm_port = stack.fake_llm(args.k)
