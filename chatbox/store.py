@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from pymongo import ReturnDocument
+
 from chatbox.crypto import KeyRing
 from chatbox.models import Message, Session
 
@@ -56,6 +58,12 @@ class SessionStore:
             return None
         return Session.objects(id=sid).first()
 
+    def head(self, sid: str) -> Session | None:
+        """The session without its messages (``messages`` is empty): cheap, for checks on the hot path."""
+        if not sid:
+            return None
+        return Session.objects(id=sid).exclude("messages").first()
+
     def get_owned(self, sid: str, user_id: str) -> Session | None:
         session = self.get(sid)
         return session if session is not None and session.user_id == user_id else None
@@ -64,7 +72,8 @@ class SessionStore:
         return Session.objects(share_token=token).first() if token else None
 
     def active_for_user(self, user_id: str) -> Session | None:
-        return Session.objects(user_id=user_id, end=None).order_by("-start").first()
+        """The user's active session, without its messages."""
+        return Session.objects(user_id=user_id, end=None).exclude("messages").order_by("-start").first()
 
     def list_for_user(self, user_id: str, limit: int = 100) -> list[Session]:
         return list(Session.objects(user_id=user_id).order_by("-start").limit(limit))
@@ -104,14 +113,18 @@ class SessionStore:
 
     def next_seq(self, sid: str) -> int:
         """Allocate the next message number of a session, atomically across pods."""
-        session = Session.objects(id=sid, last_seq__exists=True).modify(inc__last_seq=1, new=True)
-        if session is not None:
-            return session.last_seq
-        current = self.get(sid)
+        collection = Session._get_collection()
+        found = collection.find_one_and_update({"_id": sid, "lastSeq": {"$exists": True}}, {"$inc": {"lastSeq": 1}},
+                                               projection={"lastSeq": 1}, return_document=ReturnDocument.AFTER)
+        if found is not None:
+            return found["lastSeq"]
+        # A session written by the Go service: its messages are numbered by position.
+        current = collection.find_one({"_id": sid}, projection={"msgs.seq": 1})
         if current is None:
             raise LookupError(sid)
-        highest = max([len(current.messages)] + [m.seq or 0 for m in current.messages])
-        Session.objects(id=sid, last_seq__exists=False).update_one(set__last_seq=highest)
+        messages = current.get("msgs", [])
+        highest = max([len(messages)] + [m.get("seq") or 0 for m in messages])
+        collection.update_one({"_id": sid, "lastSeq": {"$exists": False}}, {"$set": {"lastSeq": highest}})
         return self.next_seq(sid)
 
     def append(self, sid: str, seq: int, sender: str, content: str, **fields) -> PlainMessage:
@@ -136,14 +149,15 @@ class SessionStore:
 
     def record_reply(self, sid: str, tokens: int, response_ms: int) -> None:
         """Add one reply's tokens and response time to the session's totals, maximum and average."""
-        session = Session.objects(id=sid).modify(inc__total_tokens=tokens, inc__response_count=1,
-                                                 max__max_response_ms=response_ms, new=True)
-        if session is None:
+        collection = Session._get_collection()
+        totals = collection.find_one_and_update(
+            {"_id": sid}, {"$inc": {"totalTokens": tokens, "respCount": 1}, "$max": {"maxRespTime": response_ms}},
+            projection={"respCount": 1, "avgRespTime": 1}, return_document=ReturnDocument.AFTER)
+        if totals is None:
             return
-        count = session.response_count or 1
-        previous = session.avg_response_ms or 0
+        count, previous = totals.get("respCount") or 1, totals.get("avgRespTime") or 0
         average = int(round(previous + (response_ms - previous) / count))
-        Session.objects(id=sid).update_one(set__avg_response_ms=average, set__modified_at=utcnow())
+        collection.update_one({"_id": sid}, {"$set": {"avgRespTime": average, "_mt": utcnow()}})
 
     def mark_help(self, sid: str) -> bool:
         """Flag a help request; True only the first time (so pressing again does not page twice)."""

@@ -8,12 +8,12 @@ the callbacks registered with ``on``.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections import defaultdict
-from typing import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable
 
 import gevent
-from gevent.queue import Empty, Full, Queue
 
 from chatbox.chat.protocol import Frame
 from chatbox.integrations.bus import Bus
@@ -24,14 +24,16 @@ _PING = object()
 
 
 class Connection:
-    """One WebSocket: an outbox drained by its writer greenlet, which also sends keepalive pings.
+    """One WebSocket and its outbox.
 
+    A writer greenlet exists only while there is something to send, so an idle socket costs no greenlet of ours;
+    the process-wide keepalive loop (ops/lifecycle.py) calls ``keepalive`` to ping and to drop silent peers.
     A client too slow to drain its outbox is closed (1013) rather than silently losing frames: it resumes with
     ``last_seq`` and misses nothing.
     """
 
     def __init__(self, ws, identity, ping_interval: float = 54.0, pong_wait: float = 60.0,
-                 on_sent: Callable[[], None] | None = None):
+                 on_sent: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic):
         self.id = uuid.uuid4().hex
         self.ws = ws
         self.identity = identity
@@ -39,8 +41,11 @@ class Connection:
         self.watching = False  # an admin watching someone else's session
         self.closed = False
         self.close_code: int | None = None
-        self._ping_interval, self._pong_wait = ping_interval, pong_wait
-        self._outbox: Queue = Queue(maxsize=OUTBOX_LIMIT)
+        self._ping_interval, self._pong_wait, self._clock = ping_interval, pong_wait, clock
+        self._next_ping = clock() + ping_interval
+        self._ping_sent_at: float | None = None
+        self._outbox: deque = deque()
+        self._writer: gevent.Greenlet | None = None
         self._held: list[tuple[str, int | None, int | None]] | None = None
         self._on_sent = on_sent
 
@@ -53,11 +58,12 @@ class Connection:
         if self._held is not None:
             self._held.append((text, seq, chunk))
             return
-        try:
-            self._outbox.put_nowait(text)
-        except Full:
+        if len(self._outbox) >= OUTBOX_LIMIT:
             log.warning("closing a socket whose outbox is full", extra={"session_id": self.session_id})
+            self._outbox.clear()
             self.close(1013, "Client too slow; reconnect with last_seq")
+            return
+        self._queue(text)
 
     def hold(self) -> None:
         """Buffer live events until ``release`` (used while replaying history)."""
@@ -70,69 +76,71 @@ class Connection:
                 self.deliver(text, seq, chunk)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send what is queued, then a close frame."""
         if self.closed:
             return
         self.closed, self.close_code = True, code
-        try:
-            self._outbox.put_nowait((code, reason))
-        except Full:
-            self._close_now(code, reason)
+        self._queue((code, reason))
 
     def drain_and_close(self, code: int, reason: str, timeout: float = 5.0) -> None:
-        """Send what is queued, then close (used at shutdown)."""
+        """Close after the queued frames are written, waiting up to ``timeout`` (used at shutdown)."""
+        self.close(code, reason)
+        self.join(timeout)
+
+    def join(self, timeout: float) -> None:
+        """Wait for the writer to finish (then stop it if it is stuck on a peer that does not read)."""
+        writer = self._writer
+        if writer is not None:
+            writer.join(timeout)
+            writer.kill(block=False)
+
+    def keepalive(self) -> None:
+        """Ping when due; close a peer whose pong is later than ``pong_wait``."""
         if self.closed:
             return
-        self.closed, self.close_code = True, code
+        now = self._clock()
+        if self._ping_sent_at is not None:
+            if self.ws.pong_received:
+                self._ping_sent_at = None
+            elif now - self._ping_sent_at >= self._pong_wait:
+                self._outbox.clear()
+                self.close(1008, "Ping/Pong timeout")
+                return
+        if now >= self._next_ping:
+            if self._ping_sent_at is None:
+                self.ws.pong_received = False
+                self._ping_sent_at = now
+            self._next_ping = now + self._ping_interval
+            self._queue(_PING)
+
+    def _queue(self, item) -> None:
+        self._outbox.append(item)
+        if self._writer is None:
+            self._writer = gevent.spawn(self._drain)
+
+    def _drain(self) -> None:
+        from wsproto.events import Ping, TextMessage
+
         try:
-            self._outbox.put((code, reason), timeout=timeout)
-        except Full:
-            self._close_now(code, reason)
+            while self._outbox:
+                item = self._outbox.popleft()
+                if isinstance(item, tuple):
+                    self._close_now(*item)
+                    return
+                event = Ping() if item is _PING else TextMessage(data=item)
+                self.ws.sock.sendall(self.ws.ws.send(event))
+                if item is not _PING and self._on_sent:
+                    self._on_sent()
+        except Exception:  # socket gone: the reader notices and cleans up
+            self.closed = True
+        finally:
+            self._writer = None
 
     def _close_now(self, code: int, reason: str) -> None:
         try:
             self.ws.close(reason=code, message=reason)
         except Exception:  # the peer may be gone already
             pass
-
-    def run_writer(self) -> None:
-        from wsproto.events import Ping, TextMessage
-
-        clock = gevent.get_hub().loop
-        next_ping = clock.now() + self._ping_interval
-        ping_sent_at = None
-        while True:
-            wait = next_ping - clock.now()
-            if ping_sent_at is not None:
-                wait = min(wait, ping_sent_at + self._pong_wait - clock.now())
-            try:
-                item = self._outbox.get(timeout=max(wait, 0))
-            except Empty:
-                item = _PING
-            try:
-                if isinstance(item, tuple):
-                    self._close_now(*item)
-                    return
-                if item is not _PING:
-                    self.ws.sock.sendall(self.ws.ws.send(TextMessage(data=item)))
-                    if self._on_sent:
-                        self._on_sent()
-                    continue
-                moment = clock.now()
-                if ping_sent_at is not None and self.ws.pong_received:
-                    ping_sent_at = None
-                if ping_sent_at is not None and moment >= ping_sent_at + self._pong_wait:
-                    self.closed = True
-                    self._close_now(1008, "Ping/Pong timeout")
-                    return
-                if moment >= next_ping:
-                    if ping_sent_at is None:
-                        self.ws.pong_received = False
-                        ping_sent_at = moment
-                    self.ws.sock.sendall(self.ws.ws.send(Ping()))
-                    next_ping = moment + self._ping_interval
-            except Exception:  # socket gone: the reader notices and cleans up
-                self.closed = True
-                return
 
 
 class Hub:

@@ -81,7 +81,7 @@ class ChatService:
     def _initial_session(self, conn: Connection, requested_sid: str) -> Session | None:
         identity = conn.identity
         if requested_sid:
-            session = self.store.get(requested_sid)
+            session = self.store.head(requested_sid)
             if session is not None and session.user_id != identity.user_id and identity.is_admin:
                 conn.watching = True
                 return session
@@ -193,7 +193,7 @@ class ChatService:
     def _session_for(self, conn: Connection, create: bool) -> Session:
         """The socket's session; a new one (or the user's active one) when it has none or it ended."""
         if conn.session_id:
-            session = self.store.get(conn.session_id)
+            session = self.store.head(conn.session_id)
             if session is not None and (session.end is None or conn.watching):
                 return session
         if conn.watching:
@@ -233,7 +233,7 @@ class ChatService:
         """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
         for conn in list(self.hub.connections):
             if conn.identity.user_id == event["user_id"] and not conn.session_id and not conn.watching:
-                session = self.store.get(event["sid"])
+                session = self.store.head(event["sid"])
                 if session is not None:
                     self._attach(conn, session.id)
                     conn.send(self._status(conn, session))
@@ -271,7 +271,7 @@ class ChatService:
 
     def queue_reply(self, session: Session, user_id: str) -> None:
         """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
-        fresh = self.store.get(session.id)
+        fresh = self.store.head(session.id)
         if fresh.takeover_by:
             self.hub.signal("session_changed", sid=session.id)
             return

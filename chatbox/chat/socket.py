@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-import gevent
 from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
@@ -79,7 +78,6 @@ def chat_socket(ws):
     conn.id = g.socket_id
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
-    writer = gevent.spawn(conn.run_writer)
     try:
         services.chat.open(conn, request.args.get("session_id", "").strip(), _last_seq())
         while not conn.closed:
@@ -102,5 +100,4 @@ def chat_socket(ws):
             log.warning("could not release a closed socket's presence: %s", exc, extra={"session_id": conn.session_id})
         if not conn.closed:
             conn.close(1000, "")
-        writer.join(timeout=5)
-        writer.kill()
+        conn.join(timeout=5)

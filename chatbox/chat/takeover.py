@@ -27,11 +27,11 @@ class Takeover:
 
     def start(self, sid: str, admin) -> None:
         """Take the lock (idempotent for its holder), cancel the AI, tell the user. Raises TakeoverError."""
-        session = self.store.get(sid)
+        session = self.store.head(sid)
         if session is None or session.end is not None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if not self.store.take_over(sid, admin.user_id, admin.display_name):
-            holder = self.store.get(sid)
+            holder = self.store.head(sid)
             raise TakeoverError(409, "ALREADY_ASSISTED",
                                 f"session already assisted by another admin: {holder.takeover_name} "
                                 f"({holder.takeover_by})")
@@ -55,7 +55,7 @@ class Takeover:
 
     def end(self, sid: str, admin) -> None:
         """Release the lock held by this admin and hand the user back to the AI. Raises TakeoverError."""
-        if self.store.get(sid) is None:
+        if self.store.head(sid) is None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if not self.store.release(sid, admin.user_id):
             raise TakeoverError(409, "NOT_ASSISTING", "You are not assisting this session")
@@ -72,7 +72,7 @@ class Takeover:
 
         Takes the lock first when nobody holds it; raises TakeoverError when another admin does.
         """
-        session = self.store.get(sid)
+        session = self.store.head(sid)
         if session is None or session.end is not None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if session.takeover_by != admin.user_id:

@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Callable
+from collections.abc import Callable
 
 Handler = Callable[[str, dict], None]
 
@@ -54,10 +53,9 @@ class MemoryBus(Bus):
         self._lock = threading.RLock()
 
     def publish(self, channel: str, event: dict) -> None:
-        # Round-trip through JSON so the memory bus is as strict as Redis about what an event may hold.
-        payload = json.loads(json.dumps(event))
+        # Handlers get the same dict (they must not change it); Redis hands each pod a fresh copy instead.
         for handler in list(self._handlers):
-            handler(channel, payload)
+            handler(channel, event)
 
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)

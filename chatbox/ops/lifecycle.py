@@ -32,6 +32,8 @@ class Lifecycle:
             settings, bus, hub, store, chat, replies)
         self.beat = heartbeat_interval(settings)
         self.slot_ttl = self.beat * 3
+        # Pings go out within a tick of being due; the pong deadline is checked at the same pace.
+        self.keepalive_tick = max(min(settings.ping_interval / 4, 5.0), 0.02)
         self.draining = False
         self.crash_listeners: list = []
         self._greenlets: list[gevent.Greenlet] = []
@@ -42,18 +44,23 @@ class Lifecycle:
         return uuid.uuid4().hex
 
     def start(self) -> None:
-        self._greenlets = [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap)]
+        self._greenlets = [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap),
+                           gevent.spawn(self._every, self.keepalive, self.keepalive_tick)]
 
     def stop(self) -> None:
         gevent.killall(self._greenlets, block=False)
 
-    def _every(self, duty) -> None:
+    def _every(self, duty, interval: float | None = None) -> None:
         while True:
-            gevent.sleep(self.beat)
+            gevent.sleep(interval or self.beat)
             try:
                 duty()
             except Exception:
                 log.exception("background duty %s failed", duty.__name__)
+
+    def keepalive(self) -> None:
+        for conn in list(self.hub.connections):
+            conn.keepalive()
 
     def heartbeat(self) -> None:
         for sid in self.hub.local_sessions():
