@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench install install-system clean
+.PHONY: run test lint bench install install-system clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -20,9 +20,6 @@ run: $(STAMP)
 ## Install what the tests need (Debian packages and the Python environment), then run the whole suite.
 test: install-system $(STAMP)
 	scripts/test.sh
-
-test-fast: $(STAMP)
-	CHATBOX_SKIP_BROWSER=1 scripts/test.sh -x -q
 
 install-system:
 	scripts/install-system.sh

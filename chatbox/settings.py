@@ -11,8 +11,9 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 PLACEHOLDER_MARKERS = ("REPLACE_WITH", "PLACEHOLDER", "CHANGE-ME", "CHANGE_ME", "YOUR-")
 WEAK_SECRET_PATTERNS = ("secret", "test", "password", "admin", "changeme", "default", "example", "demo", "12345",

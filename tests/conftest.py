@@ -131,6 +131,24 @@ def redis_url():
     process.wait(timeout=10)
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright's sync API, one for the whole run (Playwright allows one per process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 # Storage tests run on mongomock, and unchanged against a real MongoDB when CHATBOX_TEST_MONGO_URI is set.
 TEST_MONGO_URI = os.environ.get("CHATBOX_TEST_MONGO_URI", "")
 

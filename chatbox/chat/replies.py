@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import gevent
 from gevent.queue import Empty, Queue

@@ -8,8 +8,8 @@ adapters (openai_llm.py, anthropic_llm.py, dify_llm.py) register themselves in `
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from chatbox.settings import ProviderConfig
 

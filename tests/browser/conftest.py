@@ -1,35 +1,13 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against a real app server in this process.
 
-``CHATBOX_SKIP_BROWSER=1`` (make test-fast) leaves the browser tests out explicitly; ``make test`` runs them.
+The ``browser`` fixture (one Chromium for the whole run) is in the root conftest.
 Screenshots of every page go to ``test-artifacts/`` (gitignored).
 """
 
-import os
 
 import pytest
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
 WAIT = 20_000  # ms; generous because the machine is shared
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("CHATBOX_SKIP_BROWSER") == "1":
-        skip = pytest.mark.skip(reason="CHATBOX_SKIP_BROWSER=1 (make test-fast); make test runs them")
-        for item in items:
-            if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
-                item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class PageProblems(list):

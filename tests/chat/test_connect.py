@@ -5,7 +5,6 @@ from datetime import timedelta
 import jwt
 import pytest
 import websocket
-
 from conftest import SECRET, Client, token
 
 BAD_TOKENS = [

@@ -3,11 +3,11 @@
 import re
 
 import gevent
+from conftest import text_of
 
 from chatbox.integrations.llm import DemoProvider, Turn
 from chatbox.models import Session
 from chatbox.settings import ProviderConfig
-from conftest import text_of
 
 FRAME_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

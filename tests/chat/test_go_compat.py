@@ -7,11 +7,11 @@ import urllib.request
 from datetime import datetime
 
 from bson.int64 import Int64
+from conftest import token
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chatbox.crypto import KeyRing
 from chatbox.models import Session
-from conftest import token
 
 KEY = "0123456789abcdef0123456789abcdef"  # 32 characters used as raw bytes, as `openssl rand -hex 16` gives
 

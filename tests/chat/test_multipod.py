@@ -3,11 +3,11 @@
 import gevent
 import pytest
 import redis
+from conftest import text_of
 
 from chatbox.auth import Identity
 from chatbox.integrations.llm import DemoProvider, Turn
 from chatbox.models import Session
-from conftest import text_of
 
 
 @pytest.fixture
@@ -95,8 +95,9 @@ def test_limits_are_cluster_wide(make_server, redis_url, connect):
     pod_a, pod_b = (make_server(redis_url=redis_url, rate_limit=2, max_connections_per_user=2) for _ in range(2))
     on_a = connect("alice", target=pod_a)
     on_b = connect("alice", target=pod_b)
-    from chat.test_connect import handshake_status
     from conftest import token
+
+    from chat.test_connect import handshake_status
 
     assert handshake_status(pod_a.ws_url + f"?token={token('alice')}")[0] == 429
     on_a.send(type="user_message", content="one")

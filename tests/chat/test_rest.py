@@ -5,9 +5,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import token
 
 from chatbox.models import Session
-from conftest import token
 
 
 def call(url, method="GET", bearer=None, headers=None):

@@ -1,10 +1,10 @@
 """Reconnecting: last_seq replay, mid-stream resume exactly once, RECONNECT_TIMEOUT, and "new chat" ids."""
 
 import gevent
+from conftest import text_of
 
 from chatbox.integrations.llm import DemoProvider, Turn
 from chatbox.models import Session
-from conftest import text_of
 
 
 def chat(client, text):
