@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     Raises SettingsError when the configuration is unusable.
     """
-    from chatbox import auth, models, storage
+    from chatbox import admin, auth, files, models, notify, pages, storage
     from chatbox.chat import bp as chat_bp
     from chatbox.chat.socket import sock
     from chatbox.ops import bp as ops_bp
@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     sock.init_app(app)
     app.register_blueprint(chat_bp, url_prefix=settings.prefix)
     app.register_blueprint(ops_bp, url_prefix=settings.prefix)
-    _register_optional_features(app, settings)
+    for feature in (pages, admin, files, notify):
+        feature.init_app(app, settings)
 
     if settings.cors_allowed_origins:
         from flask_cors import CORS
@@ -58,18 +59,3 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     gevent.spawn(models.ensure_indexes)
     services.lifecycle.start()
     return app
-
-
-def _register_optional_features(app: Flask, settings: Settings) -> None:
-    """Feature packages (pages, admin, files, notifications) plug in through their own ``init_app``."""
-    import importlib
-
-    for module in ("chatbox.pages", "chatbox.admin", "chatbox.files", "chatbox.notify"):
-        try:
-            feature = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        if hasattr(feature, "init_app"):
-            feature.init_app(app, settings)
