@@ -1,4 +1,4 @@
-"""gunicorn settings derived from the service's own settings (SERVER_PORT, MAX_CONNECTIONS, SHUTDOWN_TIMEOUT, LOG_LEVEL).
+"""gunicorn settings from the service's own (SERVER_PORT, MAX_CONNECTIONS, SHUTDOWN_TIMEOUT, LOG_LEVEL).
 
 Start: ``gunicorn -c gunicorn.conf.py wsgi:app`` (the Dockerfile's CMD and what the ops tests run).
 

@@ -97,7 +97,7 @@ def _throughput_rows(rounds: list[dict]) -> list[dict]:
         apps = [_num(r[app], app_key) for r in rounds]
         bares = [_num(r[bare], bare_key) for r in rounds]
         combine = _ratio if kind == "ratio" else _diff
-        pairs = [combine(a, b) for a, b in zip(apps, bares)]
+        pairs = [combine(a, b) for a, b in zip(apps, bares, strict=False)]
         value = _median(pairs)
         limit = goal if kind == "ratio" else goal + extra_ms
         if value is None:

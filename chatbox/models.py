@@ -98,7 +98,8 @@ class Notification(me.Document):
     recipient = me.StringField(db_field="to")
     subject = me.StringField(db_field="subject")
     body = me.StringField(db_field="body")
-    status = me.StringField(db_field="status")                   # queued | sent | outbox | failed | suppressed | skipped
+    # queued | sent | outbox | failed | suppressed | skipped
+    status = me.StringField(db_field="status")
     attempts = me.IntField(db_field="attempts", default=0)
     error = me.StringField(db_field="error")
     session_id = me.StringField(db_field="sid")

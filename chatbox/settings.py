@@ -214,7 +214,8 @@ SPECS: tuple[Spec, ...] = (
          "default (help_request=email+sms, help_escalation=sms, llm_failure=email, database_unavailable=email+sms, "
          "connection_cap=email, rate_limited=email, crash=email+sms)", ("notification.rules",)),
     Spec("notify_rate_limit", "NOTIFY_RATE_LIMIT", "int", 5,
-         "alerts per event key per window; more are suppressed and counted in the next one", ("notification.rate_limit",)),
+         "alerts per event key per window; more are suppressed and counted in the next one",
+         ("notification.rate_limit",)),
     Spec("notify_rate_window", "NOTIFY_RATE_WINDOW", "duration", 300.0, "window of NOTIFY_RATE_LIMIT",
          ("notification.rate_window",)),
     Spec("notify_llm_failures", "NOTIFY_LLM_FAILURES", "int", 3,

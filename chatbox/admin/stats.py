@@ -21,7 +21,8 @@ class Concurrency:
     series: list[tuple[datetime, int]]  # the step curve: count from each instant until the next one
 
 
-def _clipped(intervals: list[Interval], start: datetime, end: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
+def _clipped(intervals: list[Interval], start: datetime, end: datetime,
+             now: datetime) -> list[tuple[datetime, datetime]]:
     out = []
     for begin, finish in intervals:
         finish = finish or now
@@ -87,7 +88,7 @@ def histogram(values: list[float], edges: tuple[float, ...] = RESPONSE_EDGES_MS)
     for value in values:
         index = next((i for i, edge in enumerate(edges) if value < edge), len(edges))
         counts[index] += 1
-    return list(zip(labels, counts))
+    return list(zip(labels, counts, strict=True))
 
 
 def _seconds(ms: float) -> str:

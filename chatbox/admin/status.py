@@ -49,7 +49,8 @@ def dependencies() -> list[dict]:
     else:
         rows.append({"name": "Redis", "state": "not configured", "detail": "in-process bus (one pod)"})
     rows.append({"name": "S3", "state": "configured" if settings.s3_bucket else "local",
-                 "detail": f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_dir}"})
+                 "detail": (f"bucket {settings.s3_bucket}" if settings.s3_bucket
+                            else f"local disk {settings.upload_dir}")})
     rows.append({"name": "SMTP", "state": "configured" if settings.smtp_host else "outbox",
                  "detail": f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host
                  else "mail is logged and kept in the outbox"})

@@ -7,17 +7,17 @@ missed, each message once, then the live rest.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket as socketlib
-from urllib.parse import urlparse
 
 import gevent
 from pymongo.errors import PyMongoError
 
+from chatbox.chat.file_urls import check_external_url
+from chatbox.chat.frames import message_frame, status_frame
 from chatbox.chat.hub import Connection, Hub
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
+from chatbox.chat.resume import replay
 from chatbox.chat.takeover import Takeover, TakeoverError
 from chatbox.integrations.llm import Providers
 from chatbox.models import Session
@@ -42,7 +42,7 @@ class ChatService:
     # --- connections -----------------------------------------------------------------------------------------
 
     def open(self, conn: Connection, requested_sid: str, last_seq: int | None) -> None:
-        """Bind a new socket to its session (if any), greet it, and replay what it missed."""
+        """Bind a new socket to its session (if any), greet it, and replay what it missed (``last_seq``)."""
         session = self._initial_session(conn, requested_sid)
         if session is None:
             conn.send(self._status(conn, None))
@@ -51,32 +51,12 @@ class ChatService:
             self._attach(conn, session.id)
             conn.send(self._status(conn, session))
             return
-        conn.hold()
+        conn.hold()  # live frames wait until the replay is out, then only the ones it did not cover pass
         self._attach(conn, session.id)
         snapshot = self.hub.bus.stream_snapshot(session.id)
         session = self.store.get(session.id)
         conn.send(self._status(conn, session))
-        missed = self.store.messages(session, after_seq=last_seq)
-        for message in missed:
-            conn.send(self.replay_frame(session.id, message))
-        replayed = max([last_seq] + [m.seq for m in missed])
-        streamed = 0
-        if snapshot and snapshot["seq"] > replayed and snapshot["text"]:
-            streamed = snapshot["n"]
-            frame = Frame("ai_response", session_id=session.id, content=snapshot["text"],
-                          model_id=snapshot["model_id"], sender="ai", timestamp=now(),
-                          metadata={"streaming": "true", "done": "false"},
-                          extra={"seq": snapshot["seq"], "chunk": streamed})
-            conn.send(frame)
-
-        def keep(seq, chunk):
-            if seq is None:
-                return True
-            if seq <= replayed:
-                return False
-            return not (snapshot and seq == snapshot["seq"] and chunk is not None and chunk <= streamed)
-
-        conn.release(keep)
+        replay(conn, session.id, self.store.messages(session, after_seq=last_seq), last_seq, snapshot)
 
     def _initial_session(self, conn: Connection, requested_sid: str) -> Session | None:
         identity = conn.identity
@@ -119,37 +99,7 @@ class ChatService:
             self.hub.signal("cancel_reply", sid=sid, reason="disconnected")
 
     def _status(self, conn: Connection, session: Session | None) -> Frame:
-        frame = Frame("connection_status", sender="system", timestamp=now(), models=self.providers.models(),
-                      model_id=(session.model_id if session else "") or self.providers.default_id,
-                      extra={"user_id": conn.identity.user_id})
-        if session is not None:
-            frame.session_id = session.id
-            if session.takeover_by:
-                frame.metadata = {"admin_id": session.takeover_by, "admin_name": session.takeover_name or ""}
-            if session.help_requested:
-                frame.metadata["help_requested"] = "true"
-        return frame
-
-    def replay_frame(self, sid: str, message: PlainMessage) -> Frame:
-        """One stored message as one complete frame."""
-        extra = {"seq": message.seq, "message_id": message.message_id or None}
-        meta = {k: str(v) for k, v in message.meta.items()}
-        if message.sender == "ai":
-            metadata = {"done": "true", **({"interrupted": "true"} if message.interrupted else {})}
-            return Frame("ai_response", session_id=sid, content=message.content, model_id=message.model_id,
-                         sender="ai", timestamp=message.ts, metadata=metadata, file_url=message.file_url,
-                         file_id=message.file_id, extra=extra)
-        if message.sender == "admin":
-            return Frame("ai_response", session_id=sid, content=message.content, sender="admin",
-                         timestamp=message.ts, metadata=meta, extra=extra)
-        kind = "user_message"
-        if message.file_id or message.file_url:
-            kind = "voice_message" if message.meta.get("kind") == "voice" else "file_upload"
-        if message.transcript:
-            meta["transcript"] = message.transcript
-        return Frame(kind, session_id=sid, content=message.content, file_id=message.file_id,
-                     file_url=message.file_url, sender=message.sender, timestamp=message.ts, metadata=meta,
-                     extra=extra)
+        return status_frame(conn.identity.user_id, session, self.providers.models(), self.providers.default_id)
 
     # --- inbound frames --------------------------------------------------------------------------------------
 
@@ -280,7 +230,7 @@ class ChatService:
         self.queues.submit(session.id, lambda: self.replies.run(job))
 
     def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
-        shown = self.replay_frame(sid, message)
+        shown = message_frame(sid, message)
         shown.type = frame.type if frame.type in ("file_upload", "voice_message") else shown.type
         # The sender drew its own message; it gets the echo only when it can match it (client_msg_id).
         origin = "" if "client_msg_id" in frame.metadata else conn.id
@@ -353,25 +303,3 @@ class ChatService:
                 self.metrics.session_ended()
             self.hub.signal("session_changed", sid=sid, ended=True)
         return ended
-
-
-_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
-                                             "169.254.0.0/16", "::1/128", "fc00::/7", "0.0.0.0/8")]
-
-
-def check_external_url(url: str) -> None:
-    """The Go service's file URL rule: https, a host, and no private address (literal or resolved)."""
-    bad = ProtocolError("INVALID_FORMAT", "Invalid file URL")
-    parsed = urlparse(url)
-    if parsed.scheme != "https" or not parsed.hostname:
-        raise bad
-    try:
-        addresses = [ipaddress.ip_address(parsed.hostname)]
-    except ValueError:
-        try:
-            addresses = [ipaddress.ip_address(info[4][0]) for info in socketlib.getaddrinfo(parsed.hostname, None)]
-        except OSError:
-            addresses = []  # lookup failure is tolerated, as in the Go service
-    if any(address in net for address in addresses for net in _PRIVATE if address.version == net.version):
-        raise bad
-

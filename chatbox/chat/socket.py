@@ -57,7 +57,7 @@ def check_socket_request():
         services.metrics.rate_limited("connection")
         services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
         return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
-    if not request.headers.get("Upgrade", "").lower() == "websocket":
+    if request.headers.get("Upgrade", "").lower() != "websocket":
         services.bus.slot_release("user:" + identity.user_id, conn_id)
         return Response("Bad Request", 400, mimetype="text/plain", headers={"Sec-WebSocket-Version": "13"})
     g.socket_identity, g.socket_id = identity, conn_id

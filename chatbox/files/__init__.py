@@ -10,7 +10,7 @@ from flask import Blueprint
 
 bp = Blueprint("files", __name__)
 
-from chatbox.files import routes  # noqa: F401  (routes register on bp)
+from chatbox.files import routes  # noqa: E402,F401  (routes register on bp)
 
 
 def init_app(app, settings) -> None:

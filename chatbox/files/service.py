@@ -14,8 +14,8 @@ import tempfile
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
+from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.protocol import Frame, ProtocolError, now
-from chatbox.chat.service import check_external_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
