@@ -22,6 +22,12 @@ from chatbox.settings import parse_duration
 worker_class = "gevent"
 bind = f"0.0.0.0:{os.environ.get('SERVER_PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# Workers are separate processes: like pods, they share sessions only through Redis and a real MongoDB.
+single_worker_reason = ""
+shared = os.environ.get("REDIS_URL") and os.environ.get("MONGO_URI")
+if workers > 1 and not shared and os.environ.get("CHATBOX_UNSHARED_WORKERS") != "1":
+    single_worker_reason = f"WEB_CONCURRENCY={workers} needs REDIS_URL and MONGO_URI; running 1 worker"
+    workers = 1
 # HTTP requests need connections too: leave headroom above the socket cap.
 worker_connections = int(os.environ.get("MAX_CONNECTIONS", "10000")) + 200
 shutdown_timeout = parse_duration(os.environ.get("SHUTDOWN_TIMEOUT", "30s"))
@@ -52,6 +58,8 @@ logconfig_dict = {
 
 def on_starting(server):
     """Start every run with an empty metrics folder: files left by an earlier run would be summed in."""
+    if single_worker_reason:
+        server.log.warning(single_worker_reason)
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -68,6 +76,13 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_int(worker):
+    """Ctrl-C (SIGINT/SIGQUIT): stop within a couple of seconds, but cut replies cleanly instead of losing them."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and "chatbox" in getattr(app, "extensions", {}):
+        app.extensions["chatbox"].lifecycle.shutdown(grace=2.0, cancel_replies=True)
 
 
 def post_worker_init(worker):

@@ -23,6 +23,8 @@ RUNTIME_VARS = {
     "CHATBOX_CONFIG": ("(none)", "path of a TOML file to read before the environment (the environment wins)"),
     "WEB_CONCURRENCY": ("1", ("gunicorn worker processes (gunicorn.conf.py). More than one needs REDIS_URL, MONGO_URI "
                              "and PROMETHEUS_MULTIPROC_DIR; in Kubernetes prefer more pods")),
+    "CHATBOX_UNSHARED_WORKERS": ("(unset)", ("set to 1 to allow WEB_CONCURRENCY > 1 without REDIS_URL and MONGO_URI "
+                                             "(each worker then has its own sessions: for load tests only)")),
     "PROMETHEUS_MULTIPROC_DIR": ("(unset; /tmp/prometheus in the image)",
                                  ("writable folder where each worker keeps its metrics so a scrape sums all workers; "
                                  "emptied when gunicorn starts")),

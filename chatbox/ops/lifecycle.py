@@ -106,11 +106,18 @@ class Lifecycle:
         if waiting is not None:
             waiting.set()
 
-    def shutdown(self, grace: float | None = None) -> None:
-        """Stop admitting sockets, let in-flight replies finish (up to ``grace``), then close sockets with 1012."""
+    def shutdown(self, grace: float | None = None, cancel_replies: bool = False) -> None:
+        """Stop admitting sockets, let in-flight replies finish (up to ``grace``), then close sockets with 1012.
+
+        With ``cancel_replies`` (a quick stop, Ctrl-C) replies are cut instead: each keeps its text so far,
+        marked interrupted, and the clients get their ``done`` frame before the close.
+        """
         grace = self.settings.shutdown_timeout if grace is None else grace
         self.draining = True
         deadline = time.monotonic() + grace
+        if cancel_replies:
+            for sid in list(self.replies.running):
+                self.hub.signal("cancel_reply", sid=sid, reason="shutdown")
         while (self.replies.active() or self.chat.queues.busy()) and time.monotonic() < deadline:
             gevent.sleep(0.05)
         self._flush_bus(max(min(deadline - time.monotonic(), 2.0), 0.1))

@@ -56,8 +56,9 @@ def close_code(ws) -> int:
 
 
 def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
+    # No MongoDB server here: each worker keeps its own in-memory sessions, which is fine for counting.
     server = start_gunicorn(WEB_CONCURRENCY=2, REDIS_URL=redis_url, PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom",
-                            LOG_LEVEL="debug")
+                            LOG_LEVEL="debug", CHATBOX_UNSHARED_WORKERS="1")
     # The kernel hands each connection to whichever worker accepts first: open sockets one at a time until the
     # workers' "websocket opening" lines show that both hold some.
     sockets = []
@@ -140,3 +141,21 @@ def test_sigterm_drains_then_closes_sockets_with_1012(start_gunicorn):
     assert close_code(idle) == 1012
     assert server.proc.wait(60) == 0
     assert '"shutdown: ' in server.output()
+
+
+def test_ctrl_c_cuts_the_reply_cleanly_and_closes_with_1012(start_gunicorn):
+    server = start_gunicorn(DEMO_CHUNK_DELAY="0.2s")
+    busy = open_socket(server, "busy-user")
+    busy.send(json.dumps({"type": "user_message", "content": "Tell me something long"}))
+    read_until(busy, lambda f: f["type"] == "ai_response")
+    os.kill(server.proc.pid, signal.SIGINT)
+    rest = read_until(busy, is_done)
+    assert rest[-1]["metadata"] == {"streaming": "true", "done": "true", "interrupted": "true"}
+    assert close_code(busy) == 1012
+    assert server.proc.wait(30) == 0
+
+
+def test_several_workers_without_redis_run_one_and_say_so(start_gunicorn):
+    server = start_gunicorn(WEB_CONCURRENCY="2")
+    assert "WEB_CONCURRENCY=2 needs REDIS_URL and MONGO_URI; running 1 worker" in server.output()
+    assert server.output().count("Booting worker") == 1

@@ -18,7 +18,7 @@ K8S = ROOT / "deployments" / "kubernetes"
 K8S_VERSION = "1.32.0"  # the guide asks for 1.24+; 1.32 schemas ship with kubernetes-validate
 MANIFESTS = ["configmap.yaml", "secret.yaml.template", "deployment.yaml", "service.yaml", "ingress-traefik.yaml",
              "hpa.yaml", "pdb.yaml", "networkpolicy.yaml"]
-RUNTIME_VARS = {"WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR"}
+RUNTIME_VARS = {"WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "CHATBOX_UNSHARED_WORKERS"}
 PROVIDER_VAR = re.compile(r"LLM_PROVIDER_\d+_(ID|NAME|TYPE|ENDPOINT|API_KEY|MODEL|MAX_TOKENS|TEMPERATURE|"
                           r"SYSTEM_PROMPT|FALLBACK)")
 
