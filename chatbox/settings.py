@@ -229,6 +229,8 @@ SPECS: tuple[Spec, ...] = (
          ("notification.refusal_window",)),
 )
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+
 SECRET_ENV_ALIASES = {"SMTP_PASS": "SMTP_PASSWORD"}
 
 
@@ -279,11 +281,15 @@ class Settings:
         return Settings({**self.values, **changes}, tuple(providers))
 
     def masked(self) -> dict[str, Any]:
-        """Return every setting by env name, secrets shown as set/unset only."""
+        """Return every setting by env name, secrets shown as set/unset only, passwords in URLs hidden."""
         out = {}
         for spec in SPECS:
             value = self.values[spec.name]
-            out[spec.env] = ("(set)" if value else "(unset)") if spec.secret else value
+            if spec.secret:
+                value = "(set)" if value else "(unset)"
+            elif isinstance(value, str):
+                value = _URL_PASSWORD.sub(r"\1***@", value)
+            out[spec.env] = value
         return out
 
     @classmethod

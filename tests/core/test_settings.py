@@ -119,3 +119,11 @@ def test_the_server_refuses_to_start_with_a_weak_secret_and_says_why():
     assert result.returncode == 3
     assert "configuration error: JWT_SECRET must be at least 32 bytes (got 8)" in result.stderr
     assert "changeme" not in result.stderr
+
+
+def test_passwords_in_connection_urls_are_masked():
+    settings = Settings.load({"JWT_SECRET": STRONG, "MONGO_URI": "mongodb://admin:hunter2@db:27017/chat",
+                              "REDIS_URL": "redis://:s3cret@redis:6379/0"})
+    masked = settings.masked()
+    assert masked["MONGO_URI"] == "mongodb://admin:***@db:27017/chat"
+    assert "hunter2" not in repr(settings) and "s3cret" not in str(masked)
