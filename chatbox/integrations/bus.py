@@ -3,7 +3,12 @@
 ``MemoryBus`` serves one process; ``RedisBus`` (redis_bus.py) makes many pods act as one. Both offer:
 - publish/subscribe of JSON events on named channels (every subscriber on every pod gets every event, in order);
 - the text so far of each reply being streamed (so a resuming client gets it whole);
-- sliding-window rate limits, counted slots (sockets per user) and expiring presence marks.
+- sliding-window rate limits, counted slots (sockets per user) and expiring presence marks;
+- counters taken at once (what was suppressed since the last alert) and time series of small items (the
+  occurrences that make a burst).
+
+``now`` arguments let a caller count in its own timebase (seconds since the epoch; a test's clock); every pod must
+pass the same kind for a key.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 Handler = Callable[[str, dict], None]
+SERIES_CAP = 1000  # newest items a series keeps: bounds memory and work under a flood
 
 
 class Bus:
@@ -27,13 +33,17 @@ class Bus:
     def stream_append(self, sid: str, text: str) -> int: ...
     def stream_snapshot(self, sid: str) -> dict | None: ...
     def stream_end(self, sid: str) -> None: ...
-    def hit(self, key: str, limit: int, window: float) -> float: ...
+    def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float: ...
     def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool: ...
     def slot_release(self, key: str, member: str) -> None: ...
     def slot_refresh(self, key: str, member: str, ttl: float) -> None: ...
     def slot_count(self, key: str) -> int: ...
     def mark(self, key: str, ttl: float) -> None: ...
     def marked(self, key: str) -> bool: ...
+    def counter_add(self, key: str, ttl: float) -> int: ...
+    def counter_take(self, key: str) -> int: ...
+    def series_add(self, key: str, item: str, window: float, now: float, cap: int = SERIES_CAP) -> int: ...
+    def series_items(self, key: str, window: float, now: float) -> list[str]: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
 
@@ -50,6 +60,8 @@ class MemoryBus(Bus):
         self._hits: dict[str, deque] = defaultdict(deque)
         self._slots: dict[str, dict[str, float]] = defaultdict(dict)
         self._marks: dict[str, float] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._series: dict[str, deque] = defaultdict(deque)
         self._lock = threading.RLock()
 
     def publish(self, channel: str, event: dict) -> None:
@@ -78,9 +90,10 @@ class MemoryBus(Bus):
     def stream_end(self, sid: str) -> None:
         self._streams.pop(sid, None)
 
-    def hit(self, key: str, limit: int, window: float) -> float:
+    def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
+        """0.0 and counted if fewer than ``limit`` hits fell within ``window``; else seconds until one expires."""
         with self._lock:
-            now = self._clock()
+            now = self._clock() if now is None else now
             stamps = self._hits[key]
             while stamps and stamps[0] <= now - window:
                 stamps.popleft()
@@ -119,6 +132,36 @@ class MemoryBus(Bus):
 
     def marked(self, key: str) -> bool:
         return self._marks.get(key, 0) > self._clock()
+
+    def counter_add(self, key: str, ttl: float) -> int:
+        """Add one to ``key`` (which lives ``ttl`` seconds from now) and return its new value."""
+        with self._lock:
+            value, expiry = self._counters.get(key, (0, 0.0))
+            now = self._clock()
+            value = value + 1 if expiry > now else 1
+            self._counters[key] = (value, now + ttl)
+            return value
+
+    def counter_take(self, key: str) -> int:
+        """Return ``key``'s value and reset it to nothing, in one step."""
+        with self._lock:
+            value, expiry = self._counters.pop(key, (0, 0.0))
+            return value if expiry > self._clock() else 0
+
+    def series_add(self, key: str, item: str, window: float, now: float, cap: int = SERIES_CAP) -> int:
+        """Append ``item`` at ``now``; drop items older than ``window`` (and beyond the newest ``cap``); return how
+        many remain."""
+        with self._lock:
+            series = self._series[key]
+            series.append((now, item))
+            while series and (series[0][0] <= now - window or len(series) > cap):
+                series.popleft()
+            return len(series)
+
+    def series_items(self, key: str, window: float, now: float) -> list[str]:
+        """The items of ``key`` within ``window`` before ``now``, oldest first."""
+        with self._lock:
+            return [item for stamp, item in self._series.get(key, ()) if stamp > now - window]
 
     def ping(self) -> bool:
         return True

@@ -14,7 +14,7 @@ import uuid
 
 import redis
 
-from chatbox.integrations.bus import Bus, Handler
+from chatbox.integrations.bus import SERIES_CAP, Bus, Handler
 
 log = logging.getLogger("chatbox.bus")
 PREFIX = "cb:"
@@ -45,6 +45,28 @@ redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
 redis.call('EXPIRE', KEYS[1], math.ceil(ttl) + 1)
 return 1
 """
+_SERIES_ADD = """
+local now, window, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], now, string.format('%016d', seq) .. ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+if n > cap then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - cap - 1)
+  n = cap
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+redis.call('EXPIRE', KEYS[2], math.ceil(window) + 1)
+return n
+"""
+_COUNTER_ADD = """
+local value = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return value
+"""
+# A series member is a 16-digit sequence number then the item: equal items at one instant stay apart, and items
+# at one instant sort in the order they were added.
+UNIQUE = 16
 
 
 class RedisBus(Bus):
@@ -55,6 +77,8 @@ class RedisBus(Bus):
         self._append = self._redis.register_script(_APPEND)
         self._hit = self._redis.register_script(_HIT)
         self._slot = self._redis.register_script(_SLOT)
+        self._series_add = self._redis.register_script(_SERIES_ADD)
+        self._counter_add = self._redis.register_script(_COUNTER_ADD)
         self._handlers: list[Handler] = []
         self._pubsub = None
         self._listener: threading.Thread | None = None
@@ -110,8 +134,9 @@ class RedisBus(Bus):
     def stream_end(self, sid: str) -> None:
         self._redis.delete(PREFIX + "stream:" + sid)
 
-    def hit(self, key: str, limit: int, window: float) -> float:
-        result = self._hit(keys=[PREFIX + "rate:" + key], args=[time.time(), window, limit, uuid.uuid4().hex])
+    def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
+        now = time.time() if now is None else now
+        result = self._hit(keys=[PREFIX + "rate:" + key], args=[now, window, limit, uuid.uuid4().hex])
         return float(result)
 
     def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool:
@@ -131,6 +156,20 @@ class RedisBus(Bus):
 
     def marked(self, key: str) -> bool:
         return bool(self._redis.exists(PREFIX + "mark:" + key))
+
+    def counter_add(self, key: str, ttl: float) -> int:
+        return int(self._counter_add(keys=[PREFIX + "count:" + key], args=[max(int(ttl * 1000), 1)]))
+
+    def counter_take(self, key: str) -> int:
+        return int(self._redis.getdel(PREFIX + "count:" + key) or 0)
+
+    def series_add(self, key: str, item: str, window: float, now: float, cap: int = SERIES_CAP) -> int:
+        keys = [PREFIX + "series:" + key, PREFIX + "series-seq:" + key]
+        return int(self._series_add(keys=keys, args=[now, window, cap, item]))
+
+    def series_items(self, key: str, window: float, now: float) -> list[str]:
+        members = self._redis.zrangebyscore(PREFIX + "series:" + key, f"({now - window!r}", "+inf")
+        return [member[UNIQUE:] for member in members]
 
     def ping(self) -> bool:
         try:

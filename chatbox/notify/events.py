@@ -1,7 +1,8 @@
 """Operational events from the backbone (``services.alert``) turned into alerts.
 
 ``llm_failure`` and ``rate_limited`` are noisy by nature: they alert only as a burst (N within a window, one report
-per window). The others alert on each occurrence and rely on the per-key rate limit.
+per window, counted across pods through the bus). The others alert on each occurrence and rely on the per-key rate
+limit.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ class AlertRouter:
 
     def __init__(self, settings, notifier, affected_now: Callable[[], int] = lambda: 0):
         self.settings, self.notifier, self.affected_now = settings, notifier, affected_now
-        clock = notifier  # reads notifier.clock, so a clock swapped in later applies here too
-        self.llm = BurstDetector(settings.notify_llm_failures, settings.notify_llm_failure_window, clock)
-        self.refusals = BurstDetector(settings.notify_refusal_burst, settings.notify_refusal_window, clock)
+        clock, bus = notifier, notifier.bus  # reads notifier.clock, so a clock swapped in later applies here too
+        self.llm = BurstDetector(bus, "llm", settings.notify_llm_failures, settings.notify_llm_failure_window, clock)
+        self.refusals = BurstDetector(bus, "refusals", settings.notify_refusal_burst, settings.notify_refusal_window,
+                                      clock)
 
     def __call__(self, event: str, **details) -> None:
         handler = getattr(self, f"_on_{event}", None)

@@ -1,16 +1,21 @@
 """Time-based counting for alerts: a per-key rate limit that remembers what it suppressed, and burst detection.
 
-Both take a clock (``monotonic()``) so tests control time. State is per process, as in the Go service.
+Both keep their state in the bus, so with REDIS_URL set every pod counts against the same limits and bursts (with
+the in-memory bus, as before, per process). Times come from the notifier's clock as seconds since the epoch (the
+one timebase pods share; tests move it by hand).
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections import deque
+from datetime import UTC
+
+SUPPRESSED_TTL = 86_400.0  # a suppressed count waits this long for the next alert to sum it up
 
 
 class MonotonicClock:
-    """Real time: ``monotonic()`` for windows, ``now()`` for timestamps, ``sleep()`` for backoff and escalation."""
+    """Real time: ``monotonic()`` for local waits, ``now()`` for timestamps and windows, ``sleep()`` for backoff."""
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -26,55 +31,41 @@ class MonotonicClock:
         gevent.sleep(seconds)
 
 
-class KeyLimiter:
-    """At most ``limit`` messages per key in a sliding ``window``; refused ones are counted until the next pass."""
+def epoch(clock) -> float:
+    """``clock.now()`` (naive UTC, as stored) in seconds since the epoch."""
+    moment = clock.now()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
-    def __init__(self, limit: int, window: float, clock, max_keys: int = 100_000):
-        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
-        self._sent: dict[str, deque[float]] = {}
-        self._suppressed: dict[str, int] = {}
+
+class KeyLimiter:
+    """At most ``limit`` messages per key in a sliding ``window``, cluster-wide; refused ones are counted until the
+    next message for that key goes out."""
+
+    def __init__(self, bus, limit: int, window: float, clock):
+        self.bus, self.limit, self.window, self.clock = bus, limit, window, clock
 
     def admit(self, key: str) -> tuple[bool, int]:
         """Return (allowed, suppressed): when allowed, how many were suppressed for this key since the last pass
         (and forget them); when refused, the count so far including this one."""
-        now = self.clock.monotonic()
-        sent = self._sent.get(key)
-        if sent is None:
-            if len(self._sent) >= self.max_keys:
-                self._sweep(now)
-            sent = self._sent.setdefault(key, deque())
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
-        if len(sent) >= self.limit:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return False, self._suppressed[key]
-        sent.append(now)
-        return True, self._suppressed.pop(key, 0)
-
-    def _sweep(self, now: float) -> None:
-        for key in [k for k, times in self._sent.items() if not times or times[-1] <= now - self.window]:
-            if key not in self._suppressed:
-                del self._sent[key]
+        if self.bus.hit("notify:limit:" + key, self.limit, self.window, now=epoch(self.clock)) > 0:
+            return False, self.bus.counter_add("notify:suppressed:" + key, max(SUPPRESSED_TTL, self.window))
+        # A refusal on another pod between our hit and this take lands in the next summary instead: none is lost.
+        return True, self.bus.counter_take("notify:suppressed:" + key)
 
 
 class BurstDetector:
-    """Reports a burst when ``threshold`` occurrences of a key fall within ``window``, then stays quiet for that key
-    for one window (occurrences meanwhile still count towards the next report)."""
+    """Reports a burst when ``threshold`` occurrences of a key fall within ``window`` (on any pod), then stays quiet
+    for that key for one window (occurrences meanwhile still count towards the next report)."""
 
-    def __init__(self, threshold: int, window: float, clock):
-        self.threshold, self.window, self.clock = threshold, window, clock
-        self._seen: dict[str, deque[tuple[float, dict]]] = {}
-        self._reported: dict[str, float] = {}
+    def __init__(self, bus, name: str, threshold: int, window: float, clock):
+        self.bus, self.name, self.threshold, self.window, self.clock = bus, name, threshold, window, clock
 
     def add(self, key: str, item: dict) -> list[dict] | None:
         """Record one occurrence; return the occurrences within the window when they make a new burst."""
-        now = self.clock.monotonic()
-        seen = self._seen.setdefault(key, deque())
-        seen.append((now, item))
-        while seen and seen[0][0] <= now - self.window:
-            seen.popleft()
-        last = self._reported.get(key)
-        if len(seen) < self.threshold or (last is not None and now - last < self.window):
+        now, series = epoch(self.clock), f"notify:burst:{self.name}:{key}"
+        if self.bus.series_add(series, json.dumps(item, separators=(",", ":")), self.window, now) < self.threshold:
             return None
-        self._reported[key] = now
-        return [entry for _, entry in seen]
+        # One report per window across pods: the first pod to claim it reports, the others stay quiet.
+        if self.bus.hit(f"notify:burst-reported:{self.name}:{key}", 1, self.window, now=now) > 0:
+            return None
+        return [json.loads(entry) for entry in self.bus.series_items(series, self.window, now)]

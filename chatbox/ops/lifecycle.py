@@ -36,6 +36,8 @@ class Lifecycle:
         self.keepalive_tick = max(min(settings.ping_interval / 4, 5.0), 0.02)
         self.draining = False
         self.crash_listeners: list = []
+        # Called at the end of shutdown with the seconds of grace left (e.g. the notifier waits for its sends).
+        self.shutdown_hooks: list = []
         self._greenlets: list[gevent.Greenlet] = []
         self._barriers: dict[str, gevent.event.Event] = {}
         hub.on("barrier", self._on_barrier)
@@ -44,8 +46,12 @@ class Lifecycle:
         return uuid.uuid4().hex
 
     def start(self) -> None:
-        self._greenlets = [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap),
-                           gevent.spawn(self._every, self.keepalive, self.keepalive_tick)]
+        self._greenlets += [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap),
+                            gevent.spawn(self._every, self.keepalive, self.keepalive_tick)]
+
+    def every(self, duty, interval: float) -> None:
+        """Run ``duty`` every ``interval`` seconds (a feature's periodic work) until ``stop``; failures are logged."""
+        self._greenlets.append(gevent.spawn(self._every, duty, interval))
 
     def stop(self) -> None:
         gevent.killall(self._greenlets, block=False)
@@ -125,3 +131,8 @@ class Lifecycle:
             conn.drain_and_close(RESTART_CLOSE_CODE, "Service restarting, please reconnect",
                                  timeout=max(deadline - time.monotonic(), 0.5))
         log.info("shutdown: %d sockets closed with %d", len(self.hub.connections), RESTART_CLOSE_CODE)
+        for hook in self.shutdown_hooks:
+            try:
+                hook(max(deadline - time.monotonic(), 0.0))
+            except Exception:
+                log.exception("shutdown hook failed")
