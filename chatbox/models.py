@@ -52,6 +52,9 @@ class Session(me.Document):
     assisting_admin_name = me.StringField(db_field="assistingAdminName")
     help_requested = me.BooleanField(db_field="helpRequested", default=False)
     help_time = me.DateTimeField(db_field="helpTs")
+    # The helpTs of the help request already re-sent by SMS (the escalation sweep's atomic claim, once per request);
+    # a later request (asked again after a takeover) has another helpTs and may be escalated too. Not in Go's schema.
+    escalated_help_ts = me.DateTimeField(db_field="escalatedHelpTs")
     total_tokens = me.IntField(db_field="totalTokens", default=0)
     last_activity = me.DateTimeField(db_field="lastActivity")
     max_response_ms = me.IntField(db_field="maxRespTime", default=0)
@@ -104,6 +107,10 @@ class Notification(me.Document):
     error = me.StringField(db_field="error")
     session_id = me.StringField(db_field="sid")
     user_id = me.StringField(db_field="uid")
+    # suppressed rows only: one row counts a key's suppressed alerts until the next message for it goes out, which
+    # sums them up (then summarized is set and a new row starts counting)
+    count = me.IntField(db_field="count")
+    summarized = me.BooleanField(db_field="summarized")
 
 
 # The five indexes of the Go service (ORIGINAL.md section 3.5), by name.

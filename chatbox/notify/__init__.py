@@ -1,7 +1,8 @@
 """Help requests and admin alerts by e-mail and SMS: rules, rate limits, retries, escalation, the notification log.
 
 ``init_app`` picks the transports (SMTP when SMTP_HOST is set, Twilio when SMS_ACCOUNT_SID and SMS_AUTH_TOKEN are,
-the outbox otherwise), then plugs the notifier into the chat service and the alert listeners.
+the outbox otherwise), then plugs the notifier into the chat service and the alert listeners, schedules the help
+escalation sweep among the process's background duties and lets shutdown wait briefly for sends in progress.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import logging
 
 from chatbox.integrations.mail import OutboxMail
 from chatbox.integrations.sms import OutboxSms
+from chatbox.notify.escalation import Escalator, sweep_interval
 from chatbox.notify.events import AlertRouter
 from chatbox.notify.notifier import Notifier
 from chatbox.notify.rules import format_rules, parse_rules
 from chatbox.settings import SettingsError
 
 log = logging.getLogger("chatbox.notify")
+SHUTDOWN_WAIT = (2.0, 10.0)  # seconds shutdown waits for sends in progress: at least, at most
 
 
 def init_app(app, settings) -> Notifier:
@@ -24,13 +27,19 @@ def init_app(app, settings) -> Notifier:
     rules = parse_rules(settings.notify_rules)
     services = app.extensions["chatbox"]
     notifier = Notifier(settings, services.store, _mailer(app, settings), _sms(settings), rules,
-                        registry=services.metrics.registry)
+                        registry=services.metrics.registry, bus=services.bus)
     router = AlertRouter(settings, notifier, affected_now=lambda: len(
         {conn.identity.user_id for conn in list(services.hub.connections)}))
     services.chat.notifier = notifier
     services.alert_listeners.append(router)
     services.extras["notifier"] = notifier
     services.extras["alert_router"] = router
+    if settings.help_escalate_after > 0:
+        escalator = Escalator(settings, notifier)
+        services.lifecycle.every(escalator.sweep, sweep_interval(settings))
+        services.extras["escalator"] = escalator
+    services.lifecycle.shutdown_hooks.append(
+        lambda remaining: notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1])))
     log.info("notifications: email via %s, sms via %s, rules %s", notifier.mailer.transport, notifier.sms.transport,
              format_rules(rules))
     return notifier

@@ -1,7 +1,9 @@
-"""The notifier: turns events into messages per the rules, rate-limits them per key, sends them in the background
-with retries, escalates unanswered help requests, and writes the notification log.
+"""The notifier: turns events into messages per the rules, rate-limits them per key (cluster-wide, through the bus),
+sends them in the background with retries, and writes the notification log. Escalation is escalation.py's sweep.
 
 Nothing here runs on the caller's greenlet except counting: ``help_requested`` and ``alert`` return at once.
+Sends still retrying live in this process: at shutdown ``drain`` waits for them briefly, then leaves their rows
+``queued`` with a note saying so (they are not retried elsewhere).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from gevent.pool import Group
 from prometheus_client import Counter
 from pymongo.errors import PyMongoError
 
+from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.integrations.mail import EmailMessage, Mailer
 from chatbox.integrations.sms import SmsMessage, SmsSender
 from chatbox.models import Notification
@@ -28,12 +31,13 @@ class Notifier:
     backoff = 2.0       # seconds before the second try; doubles each time
 
     def __init__(self, settings, store, mailer: Mailer, sms: SmsSender, rules: dict[str, tuple[str, ...]],
-                 registry=None, clock=None):
+                 registry=None, clock=None, bus: Bus | None = None):
         self.settings, self.store, self.mailer, self.sms, self.rules = settings, store, mailer, sms, rules
+        self.bus = bus or MemoryBus()
         self.clock = clock or MonotonicClock()  # replaceable at any time: the limits below read it through us
-        self.limiter = KeyLimiter(settings.notify_rate_limit, settings.notify_rate_window, self)
+        self.limiter = KeyLimiter(self.bus, settings.notify_rate_limit, settings.notify_rate_window, self)
         self.background = Group()  # sends
-        self.timers = Group()      # escalation waits
+        self.sending: dict[int, Notification] = {}  # rows whose send is in progress, by id() of the row
         self.scrub: Callable[[str], str] = getattr(sms, "scrub", lambda text: text)
         self.sent = Counter("chatbox_notifications", "Alert messages by outcome (sent, outbox, failed, "
                             "suppressed, skipped)", ["event", "channel", "status"], registry=registry)
@@ -43,12 +47,10 @@ class Notifier:
     # --- entry points (never block) ----------------------------------------------------------------------------
 
     def help_requested(self, session) -> None:
-        """Page the admins about a session that asked for help; escalate by SMS if nobody takes it over."""
+        """Page the admins about a session that asked for help (escalation.py's sweep re-sends it if unanswered)."""
         alert = Alert("help_request", f"help_request:{session.id}", session.help_time or self.clock.now(),
                       user_id=session.user_id, session_id=session.id, affected=1)
         self.submit(alert)
-        if self.settings.help_escalate_after > 0:
-            self.timers.spawn(self._guarded, self._escalate_later, session.id)
 
     def submit(self, alert: Alert) -> None:
         """Send ``alert`` on the channels its rule names, in the background."""
@@ -58,9 +60,21 @@ class Notifier:
         """Wait until every send has finished (escalation waits excepted); True if they did within ``timeout``."""
         return self.background.join(timeout=timeout)
 
+    def drain(self, timeout: float) -> bool:
+        """At shutdown: wait up to ``timeout`` seconds for sends in progress; rows of sends still unfinished stay
+        ``queued`` with an error saying they were cut short. True if everything finished."""
+        if self.background.join(timeout=timeout):
+            return True
+        for row in list(self.sending.values()):
+            row.error = (f"not sent: the service stopped while this was being sent (after {row.attempts} failed "
+                         "attempt(s)); it is not retried")
+            self._save(row)
+            log.warning("%s alert %s to %s left queued at shutdown", row.channel, row.key, _mask(row.recipient or ""))
+        self.background.kill(block=True, timeout=1.0)
+        return False
+
     def stop(self) -> None:
         self.background.kill(block=False)
-        self.timers.kill(block=False)
 
     # The clock, as the limits and escalation see it.
     def monotonic(self) -> float:
@@ -85,6 +99,7 @@ class Notifier:
             self._suppressed(alert, channels, suppressed)
             return
         alert.suppressed = suppressed
+        self._summarized(alert.key)
         if callable(alert.affected):  # counted only for alerts that go out (counting may walk every socket)
             alert.affected = alert.affected()
         for channel in channels:
@@ -115,11 +130,19 @@ class Notifier:
         return SmsMessage(recipient, messages.sms_body(alert))
 
     def _deliver(self, row, alert: Alert, channel: str, transport, message) -> None:
+        self.sending[id(row)] = row
+        try:
+            self._attempt(row, alert, channel, transport, message)
+        finally:
+            self.sending.pop(id(row), None)
+
+    def _attempt(self, row, alert: Alert, channel: str, transport, message) -> None:
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
                 transport.send(message)
             except Exception as exc:  # noqa: BLE001 - any failure of a transport means "try again"
+                row.attempts = attempt
                 error = self.scrub(f"{type(exc).__name__}: {exc}")[:500]
                 log.warning("%s alert to %s failed (attempt %d of %d): %s", channel, _mask(message.to), attempt,
                             self.attempts, error, extra={"session_id": alert.session_id})
@@ -133,21 +156,6 @@ class Notifier:
         log.error("%s alert %s to %s failed after %d attempts: %s", channel, alert.key, _mask(message.to),
                   self.attempts, error, extra={"session_id": alert.session_id})
         self._finish(row, alert, channel, "failed", attempts=self.attempts, error=error)
-
-    # --- escalation --------------------------------------------------------------------------------------------
-
-    def _escalate_later(self, sid: str) -> None:
-        self.clock.sleep(self.settings.help_escalate_after)
-        try:
-            session = self.store.get(sid)
-        except PyMongoError:
-            log.exception("cannot check help request for escalation", extra={"session_id": sid})
-            return
-        if session is None or not session.help_requested or session.takeover_by or session.end is not None:
-            return
-        self.submit(Alert("help_escalation", f"help_escalation:{sid}", self.clock.now(), user_id=session.user_id,
-                          session_id=sid, affected=1,
-                          details={"Waiting since": messages.rfc3339(session.help_time or self.clock.now())}))
 
     # --- the notification log ----------------------------------------------------------------------------------
 
@@ -167,14 +175,30 @@ class Notifier:
         self.sent.labels(alert.event, channel, status).inc()
 
     def _suppressed(self, alert: Alert, channels: tuple[str, ...], count: int) -> None:
+        """Count a suppressed alert in its key's open ``suppressed`` row (one row per key until the next message
+        goes out, moved to the top of the log each time), not one row each."""
         log.info("alert %s suppressed by the rate limit (%d so far)", alert.key, count,
                  extra={"session_id": alert.session_id})
-        row = Notification(ts=self.clock.now(), event=alert.event, key=alert.key, channel="+".join(channels),
-                           status="suppressed", subject=messages.subject(alert), body=alert.error or None,
-                           session_id=alert.session_id or None, user_id=alert.user_id or None)
-        self._save(row)
+        now = self.clock.now()
+        first = f"first suppressed at {messages.rfc3339(now)}" + (f": {alert.error}" if alert.error else "")
+        try:
+            Notification.objects(key=alert.key, status="suppressed", summarized__ne=True).update_one(
+                upsert=True, inc__count=1, set__ts=now, set__session_id=alert.session_id or None,
+                set__user_id=alert.user_id or None, set_on_insert__event=alert.event,
+                set_on_insert__channel="+".join(channels), set_on_insert__subject=messages.subject(alert),
+                set_on_insert__body=first)
+        except PyMongoError as exc:
+            log.warning("notification log not written: %s", exc)
         for channel in channels:
             self.sent.labels(alert.event, channel, "suppressed").inc()
+
+    @staticmethod
+    def _summarized(key: str) -> None:
+        """A message for ``key`` is going out and sums up what was suppressed: close the key's open row."""
+        try:
+            Notification.objects(key=key, status="suppressed", summarized__ne=True).update(set__summarized=True)
+        except PyMongoError as exc:
+            log.warning("notification log not written: %s", exc)
 
     @staticmethod
     def _save(row: Notification) -> None:

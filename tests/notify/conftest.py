@@ -2,6 +2,7 @@
 
 import json
 import time
+import urllib.request
 from datetime import timedelta
 from email import message_from_bytes, policy
 from urllib.parse import parse_qs
@@ -10,7 +11,7 @@ import gevent
 import gevent.event
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import free_port
+from conftest import admin_token, free_port
 from gevent.pywsgi import WSGIServer
 
 from chatbox.integrations.twilio_sms import TwilioSms
@@ -47,6 +48,13 @@ def ask_for_help(server, connect, user_id="alice"):
     client.send(type="help_request", session_id=sid)
     ack = client.recv_until(lambda f: f["type"] == "connection_status" and "Help request" in f.get("content", ""))
     return client, sid, ack[-1]
+
+
+def outbox_page(server):
+    """The dashboard's Outbox page as an admin sees it."""
+    request = urllib.request.Request(f"{server.url}/dashboard/outbox",
+                                     headers={"Authorization": f"Bearer {admin_token()}"})
+    return urllib.request.urlopen(request, timeout=10).read().decode()
 
 
 def notifier_of(server):
@@ -191,7 +199,7 @@ def clock():
 
 @pytest.fixture
 def make_server(make_server):
-    """The root factory, plus: stop each server's notifier afterwards (escalation timers sleep for minutes)."""
+    """The root factory, plus: stop each server's notifier afterwards (retrying sends may sleep on a test clock)."""
     servers = []
 
     def factory(**overrides):

@@ -4,7 +4,7 @@ import pytest
 import websocket
 from conftest import Client, token
 
-from .conftest import eventually, notifier_of, rows, settle
+from .conftest import eventually, notifier_of, outbox_page, rows, settle
 
 
 def refuse_connections(server, times):
@@ -23,7 +23,8 @@ def test_connection_cap_alerts_are_limited_and_summed_up(make_server, connect, s
     refuse_connections(server, 7)
     eventually(lambda: len(smtp_server.envelopes) == 5)
     settle(server)
-    assert len(rows(event="connection_cap", status="suppressed")) == 2
+    (collapsed,) = rows(event="connection_cap", status="suppressed")  # one row counting, not one per alert
+    assert (collapsed.count, collapsed.summarized, collapsed.key) == (2, None, "connection_cap")
     assert len(smtp_server.envelopes) == 5
     first = smtp_server.mails[0]
     assert first.subject == "CRITICAL: Connection cap reached"
@@ -39,6 +40,16 @@ def test_connection_cap_alerts_are_limited_and_summed_up(make_server, connect, s
     assert "+2 similar alerts suppressed" in summary.html
     settle(server)
     assert [r.status for r in rows(event="connection_cap")].count("sent") == 6
+    collapsed.reload()
+    assert (collapsed.count, collapsed.summarized) == (2, True)
+
+    refuse_connections(server, 5)  # over the limit again: a new row counts the new suppressions
+    settle(server)
+    assert [(r.count, r.summarized) for r in rows(event="connection_cap", status="suppressed")] == [
+        (2, True), (1, None)]
+    page = outbox_page(server)
+    assert page.index("×1") < page.index("×2")  # newest first
+    assert "still counting" in page and "summed up in the next message" in page
 
 
 def test_rate_limit_settings_apply(make_server, connect, clock):
