@@ -138,6 +138,13 @@ class SessionStore:
                                            set__modified_at=moment)
         return self._plain(seq, message)
 
+    def set_transcript(self, sid: str, seq: int, transcript: str) -> bool:
+        """Store (encrypted) the transcript of the message numbered ``seq``; False when there is no such message."""
+        updated = Session._get_collection().update_one(
+            {"_id": sid, "msgs.seq": seq},
+            {"$set": {"msgs.$.transcript": self.keyring.encrypt(transcript), "_mt": utcnow()}})
+        return bool(updated.matched_count)
+
     def set_name_if_empty(self, sid: str, name: str) -> None:
         Session.objects(id=sid, name__in=["", None]).update_one(set__name=name)
 

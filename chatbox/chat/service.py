@@ -12,6 +12,7 @@ import logging
 import gevent
 from pymongo.errors import PyMongoError
 
+from chatbox.chat import voice
 from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.frames import message_frame, status_frame
 from chatbox.chat.hub import Connection, Hub
@@ -221,13 +222,18 @@ class ChatService:
 
     def queue_reply(self, session: Session, user_id: str) -> None:
         """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
+        job = self.reserve_reply(session, user_id)
+        if job is not None:
+            self.queues.submit(session.id, lambda: self.replies.run(job))
+
+    def reserve_reply(self, session: Session, user_id: str) -> ReplyJob | None:
+        """The next AI reply with its seq reserved now, or None when an admin has the session."""
         fresh = self.store.head(session.id)
         if fresh.takeover_by:
             self.hub.signal("session_changed", sid=session.id)
-            return
-        job = ReplyJob(session.id, self.store.next_seq(session.id), fresh.model_id or self.providers.default_id,
-                       user_id)
-        self.queues.submit(session.id, lambda: self.replies.run(job))
+            return None
+        return ReplyJob(session.id, self.store.next_seq(session.id), fresh.model_id or self.providers.default_id,
+                        user_id)
 
     def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
         shown = message_frame(sid, message)
@@ -265,19 +271,12 @@ class ChatService:
         meta = dict(frame.metadata)
         if frame.type == "voice_message":
             meta["kind"] = "voice"
-        transcript = ""
-        if frame.type == "voice_message" and self.transcriber:
-            transcript = self.transcriber.transcribe(frame.file_id, frame.file_url)
         seq = self.store.next_seq(session.id)
         message = self.store.append(session.id, seq, "user", frame.content, meta_=meta, file_id=frame.file_id,
-                                    file_url=frame.file_url, transcript=transcript)
+                                    file_url=frame.file_url)
         self._show(conn, session.id, message, frame)
-        if transcript:
-            self.queue_reply(session, conn.identity.user_id)
-        elif frame.type == "voice_message":
-            conn.send(Frame("notification", session_id=session.id, sender="system", timestamp=now(),
-                            content="Your voice message was saved, but it cannot be understood yet (voice "
-                                    "transcription is not available). Please type your message."))
+        if frame.type == "voice_message":
+            voice.hear(self, conn, session, message)
 
     def _on_admin_join(self, conn: Connection, frame: Frame) -> None:
         self._require_admin(conn)

@@ -75,10 +75,18 @@
     if (meta.interrupted === "true") node.classList.add("interrupted");
   };
 
+  /** A repeat of a shown message (same seq) may bring its voice transcript: show it under the audio, once. */
+  Messages.prototype.amend = function (node, frame) {
+    const transcript = (frame.metadata || {}).transcript;
+    if (!transcript || node.querySelector(".transcript")) return;
+    node.querySelector(".message-content").appendChild(CB.el("p", { className: "transcript", text: "“" + transcript + "”" }));
+    this.announce("Transcript: " + transcript);
+  };
+
   function attachment(frame) {
     const meta = frame.metadata || {};
     const name = meta.filename || "attachment";
-    const type = meta.type || "";
+    const type = meta.type || meta.mime_type || "";
     const src = frame.localUrl || CB.fileSrc(frame.file_url || "");
     const voice = frame.type === "voice_message" || meta.kind === "voice";
     if (src && (voice || type.indexOf("audio/") === 0 || AUDIO.test(name))) {
@@ -112,6 +120,7 @@
       const mine = this.byClientId.get(clientId);
       mine.classList.remove("pending", "failed");
       if (seq) { mine.dataset.seq = seq; this.bySeq.set(seq, mine); }
+      this.amend(mine, frame);
       return false;
     }
     const stream = seq ? this.streams.get(seq) : null;
@@ -119,7 +128,7 @@
       stream.text = frame.content || stream.text;
       return this.finish(seq, frame);
     }
-    if (seq && this.bySeq.has(seq)) return false;
+    if (seq && this.bySeq.has(seq)) { this.amend(this.bySeq.get(seq), frame); return false; }
     const sender = frame.sender === "ai" || frame.sender === "admin" ? frame.sender : "user";
     const node = this.bubble(sender, labelOf(frame), frame.timestamp);
     if (seq) { node.dataset.seq = seq; this.bySeq.set(seq, node); }

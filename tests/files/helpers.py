@@ -31,10 +31,12 @@ WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" +
 
 class FakeAudio:
     """An OpenAI-compatible audio API: ``/v1/audio/transcriptions`` answers ``{"text": self.text}``,
-    ``/v1/audio/speech`` answers ``self.speech`` (MP3 bytes). Records every request."""
+    ``/v1/audio/speech`` answers ``self.speech`` (MP3 bytes). Records every request. When ``gate`` is an Event,
+    transcriptions wait for it (up to 30 s), so a test can act while one is in progress."""
 
     def __init__(self, text: str = "", status: int = 200):
         self.text, self.status = text, status
+        self.gate: threading.Event | None = None
         self.speech = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4
         self.requests: list[dict] = []
         fake = self
@@ -50,6 +52,8 @@ class FakeAudio:
                 if self.path == "/v1/audio/speech":
                     data, kind = fake.speech, "audio/mpeg"
                 elif self.path == "/v1/audio/transcriptions":
+                    if fake.gate is not None:
+                        fake.gate.wait(30)
                     payload = {"text": fake.text} if fake.status == 200 else {"error": {"message": "boom"}}
                     data, kind = json.dumps(payload).encode(), "application/json"
                 else:

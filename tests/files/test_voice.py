@@ -1,7 +1,6 @@
 """Voice notes transcribed through a fake OpenAI-compatible /audio/transcriptions endpoint; the transcript is kept
 (encrypted) with the message, shown with it, and is what the model answers."""
 
-import json
 
 import pytest
 from conftest import text_of, token
@@ -31,11 +30,15 @@ def test_transcript_is_stored_shown_and_answered(voice_server, fake_audio, conne
     phone.send(type="voice_message", file_id=answer["file_id"], file_url=answer["file_url"],
                metadata={"client_msg_id": "v-1"})
     frames = phone.reply()
-    shown = next(f for f in frames if f["type"] == "voice_message")
-    assert shown["metadata"]["transcript"] == "What is the weather in Paris tomorrow?"
-    assert shown["file_url"] == answer["file_url"]
+    shown, update = [f for f in frames if f["type"] == "voice_message"]
+    # Shown at once without words, then the same message again (same seq and id) with its transcript.
+    assert "transcript" not in shown["metadata"]
+    assert (update["seq"], update["message_id"]) == (shown["seq"], shown["message_id"])
+    assert update["metadata"]["transcript"] == "What is the weather in Paris tomorrow?"
+    assert update["file_url"] == shown["file_url"] == answer["file_url"]
     # The demo model quotes the user's words: the transcript was the user's turn.
     assert 'You said: "What is the weather in Paris tomorrow?"' in text_of(frames)
+    assert frames[-1]["seq"] == shown["seq"] + 1
     assert not any(f["type"] == "notification" for f in frames)
 
     (request,) = fake_audio.requests
@@ -47,6 +50,33 @@ def test_transcript_is_stored_shown_and_answered(voice_server, fake_audio, conne
     assert stored.transcript and "Paris" not in stored.transcript  # encrypted at rest
     messages = voice_server.services.store.messages(Session.objects.get(id=shown["session_id"]))
     assert messages[0].transcript == "What is the weather in Paris tomorrow?"
+
+
+def test_transcription_waits_in_the_session_queue_not_in_the_socket(voice_server, fake_audio, connect):
+    """While the note is being transcribed the socket keeps answering, and a message typed meanwhile is answered
+    after the note, each reply seeing exactly what came before it."""
+    import threading
+
+    fake_audio.text, fake_audio.gate = "Book a table for two", threading.Event()
+    phone = connect("alice", target=voice_server)
+    answer = upload(voice_server, WEBM, "note.webm", mime="audio/webm").json()
+    phone.send(type="voice_message", file_id=answer["file_id"], file_url=answer["file_url"],
+               metadata={"client_msg_id": "v-4"})
+    note = phone.recv_until(lambda f: f["type"] == "voice_message")[-1]
+    phone.send(type="model_select", model_id="demo")
+    assert phone.recv_until(lambda f: f["type"] == "connection_status")[-1]["content"] == "Model changed to demo"
+    phone.send(type="user_message", content="at eight", metadata={"client_msg_id": "t-1"})
+    typed = phone.recv_until(lambda f: f["type"] == "user_message")[-1]
+    assert len(fake_audio.requests) == 1 and not fake_audio.gate.is_set()  # still transcribing all along
+    fake_audio.gate.set()
+
+    first = phone.reply(timeout=30)
+    second = phone.reply(timeout=30)
+    assert [f["metadata"]["transcript"] for f in first if f["type"] == "voice_message"] == ["Book a table for two"]
+    assert first[-1]["seq"] == note["seq"] + 1 < typed["seq"] < second[-1]["seq"]
+    assert 'You said: "Book a table for two"' in text_of(first)
+    assert "I can see 0 earlier messages" in text_of(first)  # the typed words came after: not in its history
+    assert 'You said: "at eight"' in text_of(second) and "I can see 1 earlier message " in text_of(second)
 
 
 def test_transcript_is_in_the_session_history(voice_server, fake_audio, connect):
@@ -84,35 +114,15 @@ def test_external_voice_urls_are_not_fetched_for_transcription(voice_server, fak
     assert fake_audio.requests == []
 
 
-@pytest.mark.parametrize("provider_id,providers", [
-    ("missing", []),
-    ("demo", [ProviderConfig(id="demo", name="Demo", type="demo")]),
+@pytest.mark.parametrize("setting,provider_id,providers", [
+    ("transcription_provider", "missing", []),
+    ("transcription_provider", "demo", [ProviderConfig(id="demo", name="Demo", type="demo")]),
+    ("tts_provider", "missing", []),
+    ("tts_provider", "demo", [ProviderConfig(id="demo", name="Demo", type="demo")]),
 ])
-def test_transcription_provider_must_be_a_configured_openai_provider(provider_id, providers, tmp_path):
-    settings = Settings.for_tests(transcription_provider=provider_id, providers=providers,
-                                  upload_dir=str(tmp_path))
+def test_audio_providers_must_be_configured_openai_providers(setting, provider_id, providers, tmp_path):
+    settings = Settings.for_tests(providers=providers, upload_dir=str(tmp_path), **{setting: provider_id})
     with pytest.raises(SettingsError) as error:
         create_app(settings)
-    assert str(error.value).startswith(f"TRANSCRIPTION_PROVIDER '{provider_id}' must be the id of a configured "
+    assert str(error.value).startswith(f"{setting.upper()} '{provider_id}' must be the id of a configured "
                                        "openai-type LLM provider (configured: ")
-
-
-def test_spoken_reply_is_synthesised_stored_as_audio_and_sent(voice_server, fake_audio, connect):
-    """Text to speech through the same provider, published with publish_ai_file (not triggered automatically)."""
-    from chatbox.integrations.openai_transcribe import OpenAIAudio
-
-    phone = connect("alice", target=voice_server)
-    phone.send(type="user_message", content="read it to me")
-    sid = phone.reply()[0]["session_id"]
-    config = next(p for p in voice_server.services.settings.providers if p.id == "whisper")
-    audio = OpenAIAudio(config, "whisper-large-v3").speak("Here is your answer", model="tts-1", voice="alloy")
-    assert audio == fake_audio.speech
-    request = fake_audio.requests[-1]
-    assert request["path"] == "/v1/audio/speech"
-    assert json.loads(request["body"]) == {"model": "tts-1", "input": "Here is your answer", "voice": "alloy",
-                                           "response_format": "mp3"}
-    voice_server.services.extras["files"].publish_ai_file(sid, audio, "reply.mp3", "audio/mpeg",
-                                                          content="Here is your answer")
-    frame = phone.recv()
-    assert (frame["type"], frame["metadata"]["mime_type"], frame["content"]) == (
-        "ai_response", "audio/mpeg", "Here is your answer")
