@@ -189,6 +189,11 @@ SPECS: tuple[Spec, ...] = (
          "id of an openai-type provider used for voice transcription; empty = none", ("llm.transcription_provider",)),
     Spec("transcription_model", "TRANSCRIPTION_MODEL", "str", "whisper-1", "transcription model",
          ("llm.transcription_model",)),
+    Spec("tts_provider", "TTS_PROVIDER", "str", "",
+         "id of an openai-type provider that speaks complete AI replies (sent as audio files); empty = off",
+         ("llm.tts_provider",)),
+    Spec("tts_model", "TTS_MODEL", "str", "tts-1", "text-to-speech model", ("llm.tts_model",)),
+    Spec("tts_voice", "TTS_VOICE", "str", "alloy", "text-to-speech voice", ("llm.tts_voice",)),
     # notifications
     Spec("admin_emails", "ADMIN_EMAILS", "list", [], "e-mail addresses paged on help requests and alerts",
          ("notification.adminEmails",)),

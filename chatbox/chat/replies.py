@@ -17,7 +17,7 @@ import gevent
 from gevent.queue import Empty, Queue
 
 from chatbox.chat.protocol import Frame, error_frame, now
-from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
+from chatbox.integrations.llm import AiFile, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
 
 log = logging.getLogger("chatbox.replies")
 
@@ -115,6 +115,10 @@ class ReplyStreamer:
             stream_deltas or (lambda provider, request: provider.stream(request)))
         self.running: dict[str, ReplyJob] = {}
         self.on_failure: Callable[..., None] | None = None  # called with provider, code, session_id, user_id
+        # Set by the files package: ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file;
+        # ``on_reply_done(sid, text, model_id)`` hears each complete reply (spoken replies).
+        self.files = None
+        self.on_reply_done: Callable[[str, str, str], None] | None = None
         hub.on("cancel_reply", self._on_cancel)
 
     def run(self, job: ReplyJob) -> None:
@@ -154,7 +158,8 @@ class ReplyStreamer:
         started, first_token = time.monotonic(), None
         parts: list[str] = []
         usage: Usage | None = None
-        error_code, interrupted, chunks = "", False, 0
+        error_code, interrupted, chunks, cancelled = "", False, 0, False
+        files: list[AiFile] = []
         try:
             with gevent.Timeout(self.settings.llm_stream_timeout, ReplyTimeout):
                 for delta in self.stream_deltas(provider, request):
@@ -162,6 +167,8 @@ class ReplyStreamer:
                         provider = self.providers.get(delta.provider_id)  # a fallback is answering
                     if delta.usage is not None:
                         usage = delta.usage
+                    if delta.file is not None and delta.file not in files:  # a retried stream may repeat it
+                        files.append(delta.file)
                     if not delta.text:
                         continue
                     if first_token is None:
@@ -179,11 +186,23 @@ class ReplyStreamer:
             log.warning("provider %s failed: %s", provider.id, exc, extra={"session_id": job.sid})
             error_code, interrupted = "LLM_UNAVAILABLE", bool(parts)
         except ReplyCancelled:
-            interrupted = True
+            interrupted = cancelled = True
         finally:
             job.finishing = True
-        self._finish(job, provider, message_id, "".join(parts), usage, started, first_token, error_code,
-                     interrupted, chunks, request)
+        text = "".join(parts)
+        self._finish(job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks,
+                     request)
+        self._after(job, provider, [] if cancelled else files, "" if interrupted else text)
+
+    def _after(self, job: ReplyJob, provider: Provider, files: list[AiFile], text: str) -> None:
+        """After the reply's text: the files it produced, then whoever hears complete replies."""
+        for ai_file in files:
+            if self.files is None:
+                log.warning("provider %s sent a file but file storage is not set up", provider.id)
+                break
+            self.files.publish(job.sid, ai_file, provider.id)
+        if text and self.on_reply_done is not None:
+            self.on_reply_done(job.sid, text, provider.id)
 
     def _finish(self, job, provider, message_id, text, usage, started, first_token, error_code, interrupted,
                 chunks, request) -> None:

@@ -1,4 +1,5 @@
-"""Voice notes to text: the chat service's ``transcriber``, built when TRANSCRIPTION_PROVIDER names a provider."""
+"""Voice notes to text (the chat service's ``transcriber``, when TRANSCRIPTION_PROVIDER names a provider) and
+replies to speech (the reply streamer's ``on_reply_done``, when TTS_PROVIDER does)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from chatbox.settings import SettingsError
 log = logging.getLogger("chatbox.voice")
 
 MAX_AUDIO = 25 * 1000 * 1000  # what OpenAI's transcription endpoint accepts
+MAX_SPEECH_INPUT = 4096  # characters OpenAI's speech endpoint accepts; a longer reply is spoken in part
 
 
 class Transcriber:
@@ -38,17 +40,53 @@ class Transcriber:
             return ""
 
 
-def build_transcriber(settings, files: FileService) -> Transcriber | None:
-    """The transcriber for TRANSCRIPTION_PROVIDER, or None when it is empty. Raises SettingsError when it names
-    no openai-type provider."""
-    wanted = settings.transcription_provider
-    if not wanted:
-        return None
+class Speaker:
+    """Spoken replies: ``reply_done`` (the reply streamer's ``on_reply_done``) queues, on the session's FIFO so the
+    stream never waits, the synthesis of a complete reply and sends the audio as an ``ai_response`` with
+    ``file_url``. A failed synthesis is logged; the text reply stands on its own."""
+
+    def __init__(self, files: FileService, engine, queues, model: str, voice: str):
+        self.files, self.engine, self.queues, self.model, self.voice = files, engine, queues, model, voice
+
+    def reply_done(self, sid: str, text: str, model_id: str) -> None:
+        self.queues.submit(sid, lambda: self.speak(sid, text, model_id))
+
+    def speak(self, sid: str, text: str, model_id: str = "") -> None:
+        try:
+            audio = self.engine.speak(text[:MAX_SPEECH_INPUT], model=self.model, voice=self.voice)
+            self.files.publish_ai_file(sid, audio, "reply.mp3", "audio/mpeg", model_id=model_id)
+        except Exception as exc:  # noqa: BLE001  (a spoken reply is a bonus; its failure must not look like one)
+            log.warning("reply not spoken: %s", exc, extra={"session_id": sid})
+
+
+def _audio_config(settings, key: str, wanted: str):
+    """The openai-type provider named by setting ``key``. Raises SettingsError when it names none."""
     config = next((p for p in settings.providers if p.id == wanted), None)
     if config is None or config.type != "openai":
         configured = ", ".join(f"{p.id} ({p.type})" for p in settings.providers) or "none"
-        raise SettingsError(f"TRANSCRIPTION_PROVIDER {wanted!r} must be the id of a configured openai-type LLM "
+        raise SettingsError(f"{key} {wanted!r} must be the id of a configured openai-type LLM "
                             f"provider (configured: {configured})")
+    return config
+
+
+def build_transcriber(settings, files: FileService) -> Transcriber | None:
+    """The transcriber for TRANSCRIPTION_PROVIDER, or None when it is empty. Raises SettingsError when it names
+    no openai-type provider."""
+    if not settings.transcription_provider:
+        return None
+    config = _audio_config(settings, "TRANSCRIPTION_PROVIDER", settings.transcription_provider)
     from chatbox.integrations.openai_transcribe import OpenAIAudio
 
     return Transcriber(files, OpenAIAudio(config, settings.transcription_model))
+
+
+def build_speaker(settings, files: FileService, queues) -> Speaker | None:
+    """The speaker for TTS_PROVIDER, or None when it is empty. Raises SettingsError when it names no openai-type
+    provider."""
+    if not settings.tts_provider:
+        return None
+    config = _audio_config(settings, "TTS_PROVIDER", settings.tts_provider)
+    from chatbox.integrations.openai_transcribe import OpenAIAudio
+
+    return Speaker(files, OpenAIAudio(config, settings.transcription_model), queues, settings.tts_model,
+                   settings.tts_voice)

@@ -3,7 +3,8 @@
 Dify keeps the conversation itself: the ``conversation_id`` it returns is kept in the session's provider state
 and sent with every later turn, so only the new message travels. A first turn that follows earlier messages (the
 user switched models, or Dify forgot the conversation) carries them as a short transcript instead. The Dify app
-owns its prompt, so the system prompt is not sent.
+owns its prompt, so the system prompt is not sent. Files the app produces (``message_file`` events, e.g. an image
+a tool drew) come out as ``Delta(file=AiFile(url=...))``; the reply path fetches and keeps them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urljoin, urlparse
 
 import httpx2
 
-from chatbox.integrations.llm import ADAPTERS, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage
+from chatbox.integrations.llm import ADAPTERS, AiFile, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage
 from chatbox.integrations.llm_retry import connection_error, redact, retryable_status, status_error
 
 log = logging.getLogger("chatbox.llm")
@@ -85,6 +88,8 @@ class DifyProvider(Provider):
                 request.state[self.state_key] = event["conversation_id"]
             if kind in ("message", "agent_message") and event.get("answer"):
                 yield Delta(text=event["answer"])
+            elif kind == "message_file" and event.get("url") and event.get("belongs_to") != "user":
+                yield Delta(file=self._file(event))
             elif kind == "message_end":
                 usage = (event.get("metadata") or {}).get("usage") or {}
                 if usage.get("total_tokens"):
@@ -97,6 +102,12 @@ class DifyProvider(Provider):
                 raise ProviderError(f"Dify stream error (status {status}): {shown[:300]}",
                                     retryable=retryable_status(status))
         raise ProviderError("Dify stream ended without message_end", retryable=True)
+
+    def _file(self, event: dict) -> AiFile:
+        """The file of a ``message_file`` event; Dify gives relative URLs unless its FILES_URL is set."""
+        url = urljoin(self.config.endpoint, event["url"])
+        name = unquote(PurePosixPath(urlparse(url).path).name)
+        return AiFile(url=url, name=name or f"{event.get('type') or 'file'}-{event.get('id', '')[:8]}")
 
 
 ADAPTERS["dify"] = lambda config, settings: DifyProvider(config, settings.llm_stream_timeout)

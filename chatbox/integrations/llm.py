@@ -1,8 +1,9 @@
 """AI providers behind one small interface, and the built-in demo model.
 
-A provider turns a list of turns into a stream of ``Delta`` objects: text pieces, then one final ``Delta`` with
-``usage``. It raises ``ProviderError`` when it fails (``retryable`` says whether trying again could help). Vendor
-adapters (openai_llm.py, anthropic_llm.py, dify_llm.py) register themselves in ``ADAPTERS`` by type.
+A provider turns a list of turns into a stream of ``Delta`` objects: text pieces (and any files it produced), then
+one final ``Delta`` with ``usage``. It raises ``ProviderError`` when it fails (``retryable`` says whether trying
+again could help). Vendor adapters (openai_llm.py, anthropic_llm.py, dify_llm.py) register themselves in
+``ADAPTERS`` by type.
 """
 
 from __future__ import annotations
@@ -33,10 +34,21 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class AiFile:
+    """A file the provider produced (an image, a document): its bytes, or an absolute URL to fetch them from."""
+
+    url: str = ""
+    data: bytes = b""
+    name: str = ""
+    mime: str = ""  # what the provider says; the bytes decide
+
+
+@dataclass(frozen=True)
 class Delta:
     text: str = ""
     usage: Usage | None = None
     provider_id: str = ""  # set when a fallback provider, not the one asked, produced this delta
+    file: AiFile | None = None  # sent to the user after the reply's text
 
 
 @dataclass

@@ -5,8 +5,13 @@ One ``FakeVendor`` per vendor, on a free port, with knobs a test sets before sen
 ``chunks`` (the reply's pieces), ``delay`` (pause before each piece), ``usage`` (prompt, completion or None),
 ``fail(status, times, retry_after)`` (refuse the first requests; ``times=None`` refuses forever),
 ``stall_after`` (stop writing after that many pieces and wait, watching for the client to hang up),
-``break_after`` (drop the connection after that many pieces), ``hold_headers`` (stall before the response headers). Each request is recorded (``requests``) with its
-path, headers, JSON body, start and end times, and whether the client hung up (``disconnected``).
+``break_after`` (drop the connection after that many pieces), ``hold_headers`` (stall before the response headers).
+Each request is recorded (``requests``) with its path, headers, JSON body, start and end times, and whether the
+client hung up (``disconnected``).
+
+Dify apps can produce files: ``serve(path, data, content_type)`` makes the fake serve bytes at ``path`` (GET, as
+Dify's signed file URLs do) and ``message_files`` lists ``message_file`` events to send after the text (each a dict
+such as ``{"type": "image", "url": ...}``); ``downloads`` records the paths fetched.
 """
 
 from __future__ import annotations
@@ -63,12 +68,20 @@ class FakeVendor:
         self.break_after: int | None = None
         self.hold_headers = False
         self.dify_event = "message"
+        self.message_files: list[dict] = []
+        self.served: dict[str, tuple[bytes, str]] = {}
+        self.downloads: list[str] = []
         self._fail: tuple[int, int | None, str | None] | None = None
         self._release = threading.Event()
 
     def fail(self, status: int, times: int | None = 1, retry_after: str | None = None) -> None:
         """Refuse the next ``times`` requests (None: all of them) with ``status`` and the vendor's error body."""
         self._fail = (status, times, retry_after)
+
+    def serve(self, path: str, data: bytes, content_type: str) -> str:
+        """Serve ``data`` at ``path`` (GET); returns its absolute URL."""
+        self.served[path] = (data, content_type)
+        return self.endpoint.removesuffix("/v1") + path
 
     def release(self) -> None:
         """End any stall now."""
@@ -104,6 +117,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        path = self.path.split("?")[0]
+        fake.downloads.append(path)
+        if path not in fake.served:
+            return self._error(404, {"code": "file_not_found", "message": "File not found", "status": 404})
+        data, content_type = fake.served[path]
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self._send(data)
 
     def do_POST(self) -> None:
         fake = self.fake
@@ -258,6 +284,9 @@ def _dify(fake: FakeVendor, body: dict):
     piece = yield "event: ping\n\n"
     while piece is not None:
         piece = yield _sse({"event": fake.dify_event, **ids, "answer": piece, "created_at": int(time.time())})
+    files = "".join(_sse({"event": "message_file", "id": str(uuid.uuid4()), "type": "image",
+                          "belongs_to": "assistant", "conversation_id": conversation, **extra})
+                    for extra in fake.message_files)
     metadata: dict = {"retriever_resources": []}
     if fake.usage:
         prompt, completion = fake.usage
@@ -265,7 +294,7 @@ def _dify(fake: FakeVendor, body: dict):
                              "completion_tokens": completion, "completion_unit_price": "0.002",
                              "completion_price": "0.000008", "total_tokens": prompt + completion,
                              "total_price": "0.000019", "currency": "USD", "latency": 0.42}
-    yield _sse({"event": "message_end", **ids, "metadata": metadata})
+    yield files + _sse({"event": "message_end", **ids, "metadata": metadata})
 
 
 EVENTS = {"openai": _openai, "anthropic": _anthropic, "dify": _dify}
