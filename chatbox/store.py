@@ -47,6 +47,22 @@ class PlainMessage:
     transcript: str = ""
 
 
+@dataclass(frozen=True)
+class ReplyTotals:
+    """What one finished reply adds to its session: tokens, its response time, and the new running average."""
+
+    tokens: int
+    response_ms: int
+    average_ms: int
+
+    @classmethod
+    def after(cls, prior_replies: int, prior_average_ms: int, tokens: int, response_ms: int) -> ReplyTotals:
+        # A session's replies run one at a time (its queue), so the counters read when the reply started are
+        # still current when it is stored.
+        count = prior_replies + 1
+        return cls(tokens, response_ms, int(round(prior_average_ms + (response_ms - prior_average_ms) / count)))
+
+
 class SessionStore:
     def __init__(self, keyring: KeyRing):
         self.keyring = keyring
@@ -127,15 +143,20 @@ class SessionStore:
         collection.update_one({"_id": sid, "lastSeq": {"$exists": False}}, {"$set": {"lastSeq": highest}})
         return self.next_seq(sid)
 
-    def append(self, sid: str, seq: int, sender: str, content: str, **fields) -> PlainMessage:
-        """Store one message (content encrypted) and bump lastActivity."""
+    def append(self, sid: str, seq: int, sender: str, content: str, reply: ReplyTotals | None = None,
+               **fields) -> PlainMessage:
+        """Store one message (content encrypted) and bump lastActivity; with ``reply``, in the same write, add the
+        reply's tokens and response time to the session's totals, maximum and average."""
         moment = utcnow()
         transcript = fields.pop("transcript", "")
         message = Message(content=self.keyring.encrypt(content), ts=moment, sender=sender, seq=seq,
                           message_id=fields.pop("message_id", None) or uuid.uuid4().hex,
                           transcript=self.keyring.encrypt(transcript) if transcript else None, **fields)
-        Session.objects(id=sid).update_one(push__messages=message, set__last_activity=moment,
-                                           set__modified_at=moment)
+        update = {"push__messages": message, "set__last_activity": moment, "set__modified_at": moment}
+        if reply is not None:
+            update.update(inc__total_tokens=reply.tokens, inc__response_count=1,
+                          max__max_response_ms=reply.response_ms, set__avg_response_ms=reply.average_ms)
+        Session.objects(id=sid).update_one(**update)
         return self._plain(seq, message)
 
     def set_transcript(self, sid: str, seq: int, transcript: str) -> bool:
@@ -153,18 +174,6 @@ class SessionStore:
 
     def set_provider_state(self, sid: str, state: dict) -> None:
         Session.objects(id=sid).update_one(set__provider_state=state)
-
-    def record_reply(self, sid: str, tokens: int, response_ms: int) -> None:
-        """Add one reply's tokens and response time to the session's totals, maximum and average."""
-        collection = Session._get_collection()
-        totals = collection.find_one_and_update(
-            {"_id": sid}, {"$inc": {"totalTokens": tokens, "respCount": 1}, "$max": {"maxRespTime": response_ms}},
-            projection={"respCount": 1, "avgRespTime": 1}, return_document=ReturnDocument.AFTER)
-        if totals is None:
-            return
-        count, previous = totals.get("respCount") or 1, totals.get("avgRespTime") or 0
-        average = int(round(previous + (response_ms - previous) / count))
-        collection.update_one({"_id": sid}, {"$set": {"avgRespTime": average, "_mt": utcnow()}})
 
     def mark_help(self, sid: str) -> bool:
         """Flag a help request; True only the first time (so pressing again does not page twice)."""

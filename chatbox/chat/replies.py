@@ -18,6 +18,7 @@ from gevent.queue import Empty, Queue
 
 from chatbox.chat.protocol import Frame, error_frame, now
 from chatbox.integrations.llm import AiFile, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
+from chatbox.store import ReplyTotals
 
 log = logging.getLogger("chatbox.replies")
 
@@ -37,6 +38,8 @@ class ReplyJob:
     model_id: str
     user_id: str
     finishing: bool = False
+    prior_replies: int = 0      # the session's reply count and average when this reply started
+    prior_average_ms: int = 0
     greenlet: gevent.Greenlet | None = field(default=None, repr=False)
 
 
@@ -146,6 +149,7 @@ class ReplyStreamer:
         session = self.store.get(job.sid)
         if session is None or session.end is not None or session.takeover_by:
             return
+        job.prior_replies, job.prior_average_ms = session.response_count or 0, session.avg_response_ms or 0
         provider = self.providers.get(job.model_id)
         message_id = uuid.uuid4().hex
         self.hub.bus.stream_begin(job.sid, job.seq, provider.id)
@@ -212,10 +216,10 @@ class ReplyStreamer:
                 prompt = sum(estimate_tokens(t.content) for t in request.turns)
                 usage = Usage(prompt, estimate_tokens(text), prompt + estimate_tokens(text), estimated=True)
             first_ms = int((first_token - started) * 1000) if first_token else None
-            self.store.append(job.sid, job.seq, "ai", text, message_id=message_id, model_id=provider.id,
-                              usage=usage.as_dict(), first_token_ms=first_ms, response_ms=elapsed_ms,
-                              interrupted=interrupted or None)
-            self.store.record_reply(job.sid, usage.total_tokens, elapsed_ms)
+            totals = ReplyTotals.after(job.prior_replies, job.prior_average_ms, usage.total_tokens, elapsed_ms)
+            self.store.append(job.sid, job.seq, "ai", text, reply=totals, message_id=message_id,
+                              model_id=provider.id, usage=usage.as_dict(), first_token_ms=first_ms,
+                              response_ms=elapsed_ms, interrupted=interrupted or None)
             self._observe("tokens", provider, usage.total_tokens)
         if request.state:
             self.store.set_provider_state(job.sid, request.state)

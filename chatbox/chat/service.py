@@ -227,12 +227,14 @@ class ChatService:
             self.queues.submit(session.id, lambda: self.replies.run(job))
 
     def reserve_reply(self, session: Session, user_id: str) -> ReplyJob | None:
-        """The next AI reply with its seq reserved now, or None when an admin has the session."""
-        fresh = self.store.head(session.id)
-        if fresh.takeover_by:
+        """The next AI reply with its seq reserved now, or None when an admin has the session.
+
+        ``session`` was read for this message; a takeover that starts after that is caught when the reply starts.
+        """
+        if session.takeover_by:
             self.hub.signal("session_changed", sid=session.id)
             return None
-        return ReplyJob(session.id, self.store.next_seq(session.id), fresh.model_id or self.providers.default_id,
+        return ReplyJob(session.id, self.store.next_seq(session.id), session.model_id or self.providers.default_id,
                         user_id)
 
     def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
