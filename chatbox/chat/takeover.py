@@ -40,10 +40,14 @@ class Takeover:
         audit(sid, "takeover_start", admin)
         if self.metrics:
             self.metrics.takeover()
+        self._announce(sid, admin, "admin_join", "has joined the session")
+
+    def _announce(self, sid: str, admin, kind: str, what: str) -> None:
+        """The Go admin_join/admin_leave frame (name cut to 100 bytes in the text, whole in the metadata)."""
         name = admin.display_name
-        self.hub.broadcast(sid, Frame("admin_join", session_id=sid, sender="admin", timestamp=now(),
-                                      content=f"Administrator {name.encode()[:100].decode(errors='ignore')} "
-                                              "has joined the session",
+        short = name.encode()[:100].decode(errors="ignore")
+        self.hub.broadcast(sid, Frame(kind, session_id=sid, sender="admin", timestamp=now(),
+                                      content=f"Administrator {short} {what}",
                                       metadata={"admin_id": admin.user_id, "admin_name": name}))
         self.hub.signal("session_changed", sid=sid)
 
@@ -60,12 +64,7 @@ class Takeover:
         if not self.store.release(sid, admin.user_id):
             raise TakeoverError(409, "NOT_ASSISTING", "You are not assisting this session")
         audit(sid, "takeover_end", admin)
-        name = admin.display_name
-        self.hub.broadcast(sid, Frame("admin_leave", session_id=sid, sender="admin", timestamp=now(),
-                                      content=f"Administrator {name.encode()[:100].decode(errors='ignore')} "
-                                              "has left the session",
-                                      metadata={"admin_id": admin.user_id, "admin_name": name}))
-        self.hub.signal("session_changed", sid=sid)
+        self._announce(sid, admin, "admin_leave", "has left the session")
 
     def post_admin_message(self, sid: str, admin, text: str, origin: str = "") -> int:
         """Store an admin's message and deliver it as a complete ai_response with sender admin.
