@@ -94,6 +94,15 @@ class SessionStore:
     def list_for_user(self, user_id: str, limit: int = 100) -> list[Session]:
         return list(Session.objects(user_id=user_id).order_by("-start").limit(limit))
 
+    def by_client_id(self, sid: str, client_msg_id: str) -> PlainMessage | None:
+        """The message a client sent with this ``metadata.client_msg_id``, if it is stored (resends are no-ops)."""
+        found = Session._get_collection().find_one(
+            {"_id": sid}, {"msgs": {"$elemMatch": {"meta.client_msg_id": client_msg_id}}})
+        if not found or not found.get("msgs"):
+            return None
+        message = Message._from_son(found["msgs"][0])
+        return self._plain(message.seq or 0, message)
+
     def messages(self, session: Session, after_seq: int = 0) -> list[PlainMessage]:
         plain = [self._plain(index, msg) for index, msg in enumerate(session.messages, start=1)]
         return sorted((m for m in plain if m.seq > after_seq), key=lambda m: m.seq)

@@ -212,6 +212,9 @@ class ChatService:
 
     def post_user_message(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage:
         """Store the user's message, show it to every socket of the session, and queue the AI reply."""
+        resent = self._resent(conn, session, frame)
+        if resent is not None:
+            return resent
         seq = self.store.next_seq(session.id)
         meta = {k: v for k, v in frame.metadata.items()}
         message = self.store.append(session.id, seq, "user", frame.content, meta_=meta or None,
@@ -219,6 +222,14 @@ class ChatService:
         self._show(conn, session.id, message, frame)
         self.queue_reply(session, conn.identity.user_id)
         return message
+
+    def _resent(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage | None:
+        """A message the client already sent (same client_msg_id, resent after a drop): echo it, store nothing."""
+        client_id = frame.metadata.get("client_msg_id")
+        stored = self.store.by_client_id(session.id, client_id) if client_id else None
+        if stored is not None:
+            conn.send(message_frame(session.id, stored))
+        return stored
 
     def queue_reply(self, session: Session, user_id: str) -> None:
         """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
@@ -270,6 +281,8 @@ class ChatService:
         else:
             check_external_url(frame.file_url)
         session = self._session_for(conn, create=True)
+        if self._resent(conn, session, frame) is not None:
+            return
         meta = dict(frame.metadata)
         if frame.type == "voice_message":
             meta["kind"] = "voice"

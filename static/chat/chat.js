@@ -4,7 +4,8 @@
   const CB = window.CB;
   const $ = function (id) { return document.getElementById(id); };
   const params = new URLSearchParams(location.search);
-  const state = { sid: "", lastSeq: 0, models: [], modelId: "", admin: "", name: "", readOnly: false, queue: [] };
+  const state = { sid: "", lastSeq: 0, models: [], modelId: "", admin: "", name: "", readOnly: false, queue: [],
+    unconfirmed: new Map() };  // client_msg_id -> frame sent but not yet echoed back as stored
   const view = new CB.Messages($("messages-container"), $("announcer"));
   const input = $("message-input");
   const socket = new CB.ChatSocket({
@@ -139,6 +140,7 @@
       case "loading": if (!state.admin) setTyping(true); break;
       case "ai_response": onReply(frame); break;
       case "user_message": case "file_upload": case "voice_message":
+        state.unconfirmed.delete((frame.metadata || {}).client_msg_id);
         view.complete(frame);
         bump(frame.seq);
         if (!state.name) loadName();
@@ -163,6 +165,8 @@
     const waiting = state.queue;
     state.queue = [];
     waiting.forEach(deliver);
+    // Sent before a drop but never confirmed: send again; the server stores a client_msg_id only once.
+    state.unconfirmed.forEach(function (frame) { if (waiting.indexOf(frame) < 0) deliver(frame); });
   }
 
   // --- what the user does -------------------------------------------------------------------------------------
@@ -176,7 +180,9 @@
     input.value = "";
     const id = newId();
     view.pending({ sender: "user", content: text }, id);
-    deliver({ type: "user_message", sender: "user", content: text, metadata: { client_msg_id: id } });
+    const frame = { type: "user_message", sender: "user", content: text, metadata: { client_msg_id: id } };
+    state.unconfirmed.set(id, frame);
+    deliver(frame);
   }
 
   function showProgress(percent) {
@@ -197,6 +203,7 @@
       const frame = { type: kind === "voice" ? "voice_message" : "file_upload", sender: "user", content: "",
         file_id: stored.file_id, file_url: stored.file_url, metadata: meta };
       view.pending(Object.assign({ localUrl: URL.createObjectURL(file) }, frame), id);
+      state.unconfirmed.set(id, frame);
       deliver(frame);
     }, function (error) {
       $("upload-progress").hidden = true;

@@ -97,3 +97,29 @@ def test_a_cut_socket_reconnects_and_resumes_without_loss_or_duplicates(make_ser
     assert page.locator(".message.user").count() == 2
     seqs = page.eval_on_selector_all(".message[data-seq]", "nodes => nodes.map(n => +n.dataset.seq)")
     assert seqs == [1, 2, 3, 4]
+
+
+def test_a_message_lost_with_its_socket_is_resent_on_reconnect_and_answered_once(make_server, open_page):
+    server = make_server(demo_chunk_delay=0.01)
+    chat = server.services.chat
+    receive = chat.receive
+    lost = []
+
+    def lose_the_first_message(conn, raw):
+        if not lost and "Did this arrive?" in raw:  # the page sent it, the socket died before the server read it
+            lost.append(raw)
+            conn.close(1012, "Server restarting")
+            return
+        receive(conn, raw)
+
+    chat.receive = lose_the_first_message
+    page = open_chat(open_page(), server)
+    send(page, "Did this arrive?")
+    wait_reply_done(page)
+    page.wait_for_function("() => !document.querySelector('.message.user.pending')")
+    assert len(lost) == 1
+    assert [b.inner_text().count("Did this arrive?") for b in page.locator(".message.user").all()] == [1]
+    assert ai_texts(page) == [demo_answer("Did this arrive?")]
+    store = server.services.store
+    stored = store.messages(store.get(store.active_for_user("alice").id))
+    assert [(m.sender, m.seq) for m in stored] == [("user", 1), ("ai", 2)]

@@ -150,3 +150,18 @@ def test_two_devices_starting_at_once_share_one_session(connect):
     laptop_sid = laptop.recv_until(lambda f: f.get("session_id"))[-1]["session_id"]
     assert phone_sid == laptop_sid
     assert Session.objects(user_id="alice").count() == 1
+
+
+def test_a_message_resent_with_the_same_client_msg_id_is_stored_once(connect):
+    client = connect("alice")
+    client.send(type="user_message", content="only once", metadata={"client_msg_id": "c-7"})
+    first = client.reply()
+    echo = next(f for f in first if f["type"] == "user_message")
+    # The page did not see the echo (a drop) and sends it again after reconnecting.
+    again = connect("alice", session_id=echo["session_id"])
+    again.send(type="user_message", content="only once", metadata={"client_msg_id": "c-7"})
+    repeat = again.recv()
+    assert (repeat["type"], repeat["seq"], repeat["message_id"]) == ("user_message", echo["seq"], echo["message_id"])
+    assert again.quiet(0.5) == [] and client.quiet(0.1) == []  # no second reply, nothing new for other devices
+    session = Session.objects.get(user_id="alice")
+    assert [m.sender for m in session.messages] == ["user", "ai"]
