@@ -150,6 +150,13 @@ class Hub:
         self._callbacks: dict[str, list[Callable[[dict], None]]] = defaultdict(list)
         self.connections: set[Connection] = set()
         bus.subscribe(self._on_event)
+        if hasattr(bus, "gap_listeners"):
+            bus.gap_listeners.append(self._resync)
+
+    def _resync(self) -> None:
+        """The bus lost events: close every socket (1012) so each client resumes with ``last_seq`` and misses none."""
+        for conn in list(self.connections):
+            conn.close(1012, "Event stream interrupted, please reconnect")
 
     # --- membership ------------------------------------------------------------------------------------------
 

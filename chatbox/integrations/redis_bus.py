@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import redis
 
@@ -69,6 +70,20 @@ return value
 UNIQUE = 16
 
 
+class _GapAwarePubSub(redis.client.PubSub):
+    """redis-py's PubSub resubscribes by itself after a reconnect; this one also says that events were missed."""
+
+    def __init__(self, connection_pool, on_reconnect: Callable[[], None], **kwargs):
+        super().__init__(connection_pool, **kwargs)
+        self._on_reconnect = on_reconnect
+        self.armed = False  # set once the first subscription is in place; later connects are reconnects
+
+    def on_connect(self, connection) -> None:
+        super().on_connect(connection)
+        if self.armed:
+            self._on_reconnect()
+
+
 class RedisBus(Bus):
     name = "redis"
 
@@ -80,6 +95,7 @@ class RedisBus(Bus):
         self._series_add = self._redis.register_script(_SERIES_ADD)
         self._counter_add = self._redis.register_script(_COUNTER_ADD)
         self._handlers: list[Handler] = []
+        self.gap_listeners: list[Callable[[], None]] = []  # called after the subscription was lost and restored
         self._pubsub = None
         self._listener: threading.Thread | None = None
         self._closed = False
@@ -90,10 +106,21 @@ class RedisBus(Bus):
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)
         if self._pubsub is None:
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            self._pubsub = _GapAwarePubSub(self._redis.connection_pool, self._gap,
+                                           event_dispatcher=self._redis._event_dispatcher,
+                                           ignore_subscribe_messages=True)
             self._pubsub.psubscribe(PREFIX + "ev:*")
+            self._pubsub.armed = True
             self._listener = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
             self._listener.start()
+
+    def _gap(self) -> None:
+        log.warning("redis bus reconnected: events published while it was down were missed")
+        for listener in list(self.gap_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("bus gap listener failed")
 
     def _listen(self) -> None:
         skip = len(PREFIX + "ev:")

@@ -108,3 +108,17 @@ def test_limits_are_cluster_wide(make_server, redis_url, connect):
     on_a.send(type="user_message", content="three")
     refusal = on_a.recv_until(lambda f: f["type"] == "error")[-1]
     assert refusal["error"]["code"] == "TOO_MANY_REQUESTS"
+
+
+def test_a_lost_redis_subscription_makes_clients_resume_instead_of_missing_events(pods, connect, redis_url):
+    pod_a, _ = pods
+    user = connect("alice", target=pod_a)
+    user.send(type="user_message", content="before the blip")
+    sid = user.reply()[-1]["session_id"]
+    killed = redis.Redis.from_url(redis_url).client_kill_filter(_type="pubsub")
+    assert killed >= 1
+    opcode, data = user.ws.recv_data(control_frame=True)
+    assert opcode == 8 and int.from_bytes(data[:2], "big") == 1012
+    resumed = connect("alice", target=pod_a, session_id=sid, last_seq=2)
+    resumed.send(type="user_message", content="after the blip")
+    assert "after the blip" in text_of(resumed.reply())
