@@ -25,8 +25,8 @@ install-system:
 	scripts/install-system.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check chatbox tests bench
-	$(VENV)/bin/ruff format --check chatbox tests bench
+	$(VENV)/bin/ruff check chatbox tests bench scripts wsgi.py gunicorn.conf.py
+	$(VENV)/bin/ruff format --check chatbox tests bench scripts wsgi.py gunicorn.conf.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py

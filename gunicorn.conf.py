@@ -46,8 +46,12 @@ logging.captureWarnings(True)
 logconfig_dict = {
     "root": {"level": "INFO", "handlers": []},  # wsgi.py adds the app's JSON handler in each worker
     "loggers": {
-        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json_stderr"], "propagate": False,
-                           "qualname": "gunicorn.error"},
+        "gunicorn.error": {
+            "level": loglevel.upper(),
+            "handlers": ["json_stderr"],
+            "propagate": False,
+            "qualname": "gunicorn.error",
+        },
         "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
         "py.warnings": {"level": "WARNING", "handlers": ["json_stderr"], "propagate": False},
     },
@@ -66,8 +70,9 @@ def on_starting(server):
         for stale in glob.glob(os.path.join(folder, "*.db")):
             os.remove(stale)
     elif workers > 1:
-        server.log.warning("WEB_CONCURRENCY=%d without PROMETHEUS_MULTIPROC_DIR: each scrape sees one worker only",
-                           workers)
+        server.log.warning(
+            "WEB_CONCURRENCY=%d without PROMETHEUS_MULTIPROC_DIR: each scrape sees one worker only", workers
+        )
 
 
 def child_exit(server, worker):

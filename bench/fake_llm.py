@@ -29,17 +29,27 @@ def chunk(payload: bytes) -> bytes:
 def build_events(k: int) -> tuple[list[bytes], bytes]:
     """Return the K content events and the closing bytes (finish, usage, [DONE], last chunk)."""
     base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-    events = [chunk(sse({**base, "choices": [{"index": 0, "delta": {"content": WORDS[i % len(WORDS)]},
-                                               "finish_reason": None}]})) for i in range(k)]
-    closing = (chunk(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
-               + chunk(sse({**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": k,
-                                                              "total_tokens": 10 + k}}))
-               + chunk(sse("[DONE]")) + b"0\r\n\r\n")
+    events = [
+        chunk(
+            sse({**base, "choices": [{"index": 0, "delta": {"content": WORDS[i % len(WORDS)]}, "finish_reason": None}]})
+        )
+        for i in range(k)
+    ]
+    closing = (
+        chunk(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+        + chunk(
+            sse({**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": k, "total_tokens": 10 + k}})
+        )
+        + chunk(sse("[DONE]"))
+        + b"0\r\n\r\n"
+    )
     return events, closing
 
 
-HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")
+HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+)
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 

@@ -59,6 +59,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 # --- stream (bare echo) ------------------------------------------------------------------------------------------
 
+
 async def stream_user(args, slot: int, win: Window) -> None:
     k = args.k
     conn = await connect(args.url)
@@ -77,6 +78,7 @@ async def stream_user(args, slot: int, win: Window) -> None:
 
 
 # --- chat (the app) ----------------------------------------------------------------------------------------------
+
 
 def token(secret: str, user_id: str, admin: bool = False) -> str:
     from chatbox.auth import sign_token
@@ -148,6 +150,7 @@ async def chat_user(args, slot: int, win: Window) -> None:
 
 # --- window runner -----------------------------------------------------------------------------------------------
 
+
 async def measure(args, user) -> dict:
     win = Window(args.warmup, args.duration)
     pids = {"server": args.server_pid, "client": os.getpid(), "llm": args.llm_pid}
@@ -158,8 +161,12 @@ async def measure(args, user) -> dict:
         cpu = CpuWindow(pids)
         await asyncio.sleep(max(win.t1 - time.monotonic(), 0))
         win.snapshot["cpu"] = cpu.stop(args.duration)
-        win.snapshot["end"] = {"chunks": win.chunks, "admin": win.admin_chunks, "replies": win.replies,
-                               "errors": win.errors}
+        win.snapshot["end"] = {
+            "chunks": win.chunks,
+            "admin": win.admin_chunks,
+            "replies": win.replies,
+            "errors": win.errors,
+        }
 
     await asyncio.gather(clock(), *(user(args, i, win) for i in range(args.conns)))
     start, end, seconds = win.snapshot, win.snapshot["end"], args.duration
@@ -168,9 +175,12 @@ async def measure(args, user) -> dict:
         "admin_chunks_per_s": round((end["admin"] - start["admin"]) / seconds, 1),
         "replies_per_s": round((end["replies"] - start["replies"]) / seconds, 1),
         "errors": end["errors"] - start["errors"],
-        "first_p50_ms": percentile(win.first, 0.5), "first_p99_ms": percentile(win.first, 0.99),
-        "full_p50_ms": percentile(win.full, 0.5), "full_p99_ms": percentile(win.full, 0.99),
-        "samples": len(win.full), **win.snapshot["cpu"],
+        "first_p50_ms": percentile(win.first, 0.5),
+        "first_p99_ms": percentile(win.first, 0.99),
+        "full_p50_ms": percentile(win.full, 0.5),
+        "full_p99_ms": percentile(win.full, 0.99),
+        "samples": len(win.full),
+        **win.snapshot["cpu"],
     }
     result["frames_per_s"] = round(result["chunks_per_s"] + result["admin_chunks_per_s"], 1)
     cpu = result.get("server_cpu_pct") or 0
@@ -181,6 +191,7 @@ async def measure(args, user) -> dict:
 
 
 # --- hold (idle connections) -------------------------------------------------------------------------------------
+
 
 async def open_many(args, conns: list, start: int, stop: int) -> int:
     """Open connections start..stop-1 (for the app: wait for each greeting); return how many failed."""
@@ -227,9 +238,15 @@ async def hold(args) -> dict:
         opened = target
         await asyncio.sleep(0.5)
         rss = rss_kib(pid)
-        steps.append({"n": target, "held": len(conns), "rss_mib": round(rss / 1024, 1),
-                      "kib_per_conn": round((rss - before) / max(len(conns), 1), 1),
-                      "elapsed_s": round(time.monotonic() - started, 2)})
+        steps.append(
+            {
+                "n": target,
+                "held": len(conns),
+                "rss_mib": round(rss / 1024, 1),
+                "kib_per_conn": round((rss - before) / max(len(conns), 1), 1),
+                "elapsed_s": round(time.monotonic() - started, 2),
+            }
+        )
     message = '{"type":"typing_indicator"}' if args.app else "x" * 85
     answers = await asyncio.gather(*(exchange(c, message, args.answer_timeout) for c in conns))
     await asyncio.sleep(1.0)
@@ -237,11 +254,19 @@ async def hold(args) -> dict:
     for conn in conns:
         conn.close()
     await asyncio.sleep(0.5)
-    return {"n": args.ramp[-1], "held": len(conns), "connect_errors": failed, "answered": sum(answers),
-            "client_library": library(args.deflate), "deflate_offered": args.deflate,
-            "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
-            "kib_per_conn_idle": steps[-1]["kib_per_conn"],
-            "kib_per_conn": round((after - before) / max(len(conns), 1), 1), "steps": steps}
+    return {
+        "n": args.ramp[-1],
+        "held": len(conns),
+        "connect_errors": failed,
+        "answered": sum(answers),
+        "client_library": library(args.deflate),
+        "deflate_offered": args.deflate,
+        "rss_before_mib": round(before / 1024, 1),
+        "rss_after_mib": round(after / 1024, 1),
+        "kib_per_conn_idle": steps[-1]["kib_per_conn"],
+        "kib_per_conn": round((after - before) / max(len(conns), 1), 1),
+        "steps": steps,
+    }
 
 
 def parse_args(argv=None):

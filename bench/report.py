@@ -13,8 +13,19 @@ from servers import ROOT
 
 NOISY_FOREIGN_PCT = 25.0  # another tenant using more than a quarter of a core makes a window noisy
 RSS_BUDGET_MIB = 717  # 70% of a 1 GiB pod
-VERSIONS = ("flask", "flask-sock", "simple-websocket", "gevent", "gunicorn", "openai", "httpx2", "mongomock",
-            "picows", "websockets", "uvloop")
+VERSIONS = (
+    "flask",
+    "flask-sock",
+    "simple-websocket",
+    "gevent",
+    "gunicorn",
+    "openai",
+    "httpx2",
+    "mongomock",
+    "picows",
+    "websockets",
+    "uvloop",
+)
 
 
 def _version(name: str) -> str | None:
@@ -27,8 +38,9 @@ def _version(name: str) -> str | None:
 def context(args, nofile: int, cores) -> dict:
     """Report-only facts about the machine and the run."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
     model = ""
@@ -37,13 +49,26 @@ def context(args, nofile: int, cores) -> dict:
             model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": {"nproc": os.cpu_count(), "cpu": model, "ulimit_n": nofile, "python": platform.python_version(),
-                    "pinned": f"server core {cores[0]}, client core {cores[1]}" if cores else "not pinned (1 core)",
-                    "git": sha, "versions": {name: _version(name) for name in VERSIONS}},
-        "settings": {"quick": args.quick, "rounds": args.rounds, "conns": args.conns, "k": args.k,
-                     "warmup_s": args.warmup, "window_s": args.duration, "latency_window_s": args.latency_duration,
-                     "hold": args.hold, "store": "MongoDB (BENCH_MONGO_URL)" if os.environ.get("BENCH_MONGO_URL")
-                     else "mongomock (in-memory)"},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "cpu": model,
+            "ulimit_n": nofile,
+            "python": platform.python_version(),
+            "pinned": f"server core {cores[0]}, client core {cores[1]}" if cores else "not pinned (1 core)",
+            "git": sha,
+            "versions": {name: _version(name) for name in VERSIONS},
+        },
+        "settings": {
+            "quick": args.quick,
+            "rounds": args.rounds,
+            "conns": args.conns,
+            "k": args.k,
+            "warmup_s": args.warmup,
+            "window_s": args.duration,
+            "latency_window_s": args.latency_duration,
+            "hold": args.hold,
+            "store": "MongoDB (BENCH_MONGO_URL)" if os.environ.get("BENCH_MONGO_URL") else "mongomock (in-memory)",
+        },
     }
 
 
@@ -73,20 +98,67 @@ def _median(values):
 
 # id, figure, app window, bare window, key in app window, key in bare window, "ratio" or "delta", goal, unit
 THROUGHPUT_GOALS = (
-    ("G1", "chat chunks/s, demo model (in-process)", "demo_chat", "bare_stream", "chunks_per_s", "chunks_per_s",
-     "ratio", 0.50),
-    ("G1'", "chat chunks/s, HTTP fake LLM (openai SDK)", "http_chat", "bare_stream", "chunks_per_s", "chunks_per_s",
-     "ratio", 0.12),
-    ("G2", "user + admin frames/s, 1 admin per session", "demo_chat_admin", "bare_stream", "frames_per_s",
-     "chunks_per_s", "ratio", 0.70),
-    ("G3", "first token p50 ms, demo (vs bare first chunk)", "demo_chat_c1", "bare_stream_c1", "first_p50_ms",
-     "first_p50_ms", "delta", 1.0),
-    ("G3", "first token p99 ms, demo", "demo_chat_c1", "bare_stream_c1", "first_p99_ms", "first_p99_ms", "delta",
-     2.0),
-    ("G3'", "first token p50 ms, HTTP fake LLM", "http_chat_c1", "bare_stream_c1", "first_p50_ms", "first_p50_ms",
-     "delta", 3.0),
-    ("G3'", "first token p99 ms, HTTP fake LLM", "http_chat_c1", "bare_stream_c1", "first_p99_ms", "first_p99_ms",
-     "delta", 6.0),
+    (
+        "G1",
+        "chat chunks/s, demo model (in-process)",
+        "demo_chat",
+        "bare_stream",
+        "chunks_per_s",
+        "chunks_per_s",
+        "ratio",
+        0.50,
+    ),
+    (
+        "G1'",
+        "chat chunks/s, HTTP fake LLM (openai SDK)",
+        "http_chat",
+        "bare_stream",
+        "chunks_per_s",
+        "chunks_per_s",
+        "ratio",
+        0.12,
+    ),
+    (
+        "G2",
+        "user + admin frames/s, 1 admin per session",
+        "demo_chat_admin",
+        "bare_stream",
+        "frames_per_s",
+        "chunks_per_s",
+        "ratio",
+        0.70,
+    ),
+    (
+        "G3",
+        "first token p50 ms, demo (vs bare first chunk)",
+        "demo_chat_c1",
+        "bare_stream_c1",
+        "first_p50_ms",
+        "first_p50_ms",
+        "delta",
+        1.0,
+    ),
+    ("G3", "first token p99 ms, demo", "demo_chat_c1", "bare_stream_c1", "first_p99_ms", "first_p99_ms", "delta", 2.0),
+    (
+        "G3'",
+        "first token p50 ms, HTTP fake LLM",
+        "http_chat_c1",
+        "bare_stream_c1",
+        "first_p50_ms",
+        "first_p50_ms",
+        "delta",
+        3.0,
+    ),
+    (
+        "G3'",
+        "first token p99 ms, HTTP fake LLM",
+        "http_chat_c1",
+        "bare_stream_c1",
+        "first_p99_ms",
+        "first_p99_ms",
+        "delta",
+        6.0,
+    ),
 )
 
 
@@ -108,40 +180,79 @@ def _throughput_rows(rounds: list[dict]) -> list[dict]:
             status = "pass" if value <= limit else "fail"
         # Per server-CPU-second the ratio is steadier on a shared machine (the server gets what others leave).
         per_cpu = [_ratio(_per_cpu(r[app], app_key), _per_cpu(r[bare], bare_key)) for r in rounds]
-        rows.append({"id": gid, "figure": figure, "baseline": _median(bares), "app": _median(apps),
-                     "kind": kind, "value": value, "per_cpu_ratio": _median(per_cpu) if kind == "ratio" else None,
-                     "per_round": [None if p is None else round(p, 3) for p in pairs],
-                     "goal": f">= {limit:.2f}" if kind == "ratio" else f"<= +{limit:g} ms", "status": status})
+        rows.append(
+            {
+                "id": gid,
+                "figure": figure,
+                "baseline": _median(bares),
+                "app": _median(apps),
+                "kind": kind,
+                "value": value,
+                "per_cpu_ratio": _median(per_cpu) if kind == "ratio" else None,
+                "per_round": [None if p is None else round(p, 3) for p in pairs],
+                "goal": f">= {limit:.2f}" if kind == "ratio" else f"<= +{limit:g} ms",
+                "status": status,
+            }
+        )
     return rows
 
 
 def _memory_rows(memory: dict, target: int) -> list[dict]:
     if "not_tested" in memory:
-        return [{"id": gid, "figure": figure, "status": "not tested", "note": memory["not_tested"]}
-                for gid, figure in (("G5", "KiB per idle connection"), ("M2", "connections held"))]
+        return [
+            {"id": gid, "figure": figure, "status": "not tested", "note": memory["not_tested"]}
+            for gid, figure in (("G5", "KiB per idle connection"), ("M2", "connections held"))
+        ]
     kib = {name: _num(result, "kib_per_conn") for name, result in memory.items()}
     plain = _ratio(kib.get("app-plain"), kib.get("bare-plain"))
     deflate_app = kib.get("app-deflate")
     rows = [
-        {"id": "G5", "figure": "KiB/idle conn after 1 message, no extension", "baseline": kib.get("bare-plain"),
-         "app": kib.get("app-plain"), "kind": "ratio", "value": plain, "goal": "<= 1.50",
-         "status": "n/a" if plain is None else ("pass" if plain <= 1.5 else "fail")},
-        {"id": "G5", "figure": "KiB/idle conn, permessage-deflate offered", "baseline": kib.get("bare-deflate"),
-         "app": deflate_app, "kind": "ratio", "value": _ratio(deflate_app, kib.get("bare-deflate")),
-         "goal": "app <= 56 KiB",
-         "status": "n/a" if deflate_app is None else ("pass" if deflate_app <= 56 else "fail")},
+        {
+            "id": "G5",
+            "figure": "KiB/idle conn after 1 message, no extension",
+            "baseline": kib.get("bare-plain"),
+            "app": kib.get("app-plain"),
+            "kind": "ratio",
+            "value": plain,
+            "goal": "<= 1.50",
+            "status": "n/a" if plain is None else ("pass" if plain <= 1.5 else "fail"),
+        },
+        {
+            "id": "G5",
+            "figure": "KiB/idle conn, permessage-deflate offered",
+            "baseline": kib.get("bare-deflate"),
+            "app": deflate_app,
+            "kind": "ratio",
+            "value": _ratio(deflate_app, kib.get("bare-deflate")),
+            "goal": "app <= 56 KiB",
+            "status": "n/a" if deflate_app is None else ("pass" if deflate_app <= 56 else "fail"),
+        },
     ]
     held = memory.get("app-plain", {})
     n = held.get("n")
-    ok = (held.get("held") == n and held.get("answered") == n and held.get("connect_errors") == 0
-          and (held.get("rss_after_mib") or 1e9) <= RSS_BUDGET_MIB)
+    ok = (
+        held.get("held") == n
+        and held.get("answered") == n
+        and held.get("connect_errors") == 0
+        and (held.get("rss_after_mib") or 1e9) <= RSS_BUDGET_MIB
+    )
     status = ("pass" if ok else "fail") if n else "n/a"
     if n and n < target:
         status += f" at {n} (10,000 not tested)"
-    rows.append({"id": "M2/G6", "figure": "idle connections held, answered in 2 s", "baseline": memory.get(
-        "bare-plain", {}).get("answered"), "app": held.get("answered"), "kind": "count", "value": n,
-        "goal": f"{target:,} held, RSS <= {RSS_BUDGET_MIB} MiB", "status": status,
-        "rss_mib": held.get("rss_after_mib"), "connect_errors": held.get("connect_errors")})
+    rows.append(
+        {
+            "id": "M2/G6",
+            "figure": "idle connections held, answered in 2 s",
+            "baseline": memory.get("bare-plain", {}).get("answered"),
+            "app": held.get("answered"),
+            "kind": "count",
+            "value": n,
+            "goal": f"{target:,} held, RSS <= {RSS_BUDGET_MIB} MiB",
+            "status": status,
+            "rss_mib": held.get("rss_after_mib"),
+            "connect_errors": held.get("connect_errors"),
+        }
+    )
     return rows
 
 
@@ -151,8 +262,9 @@ def summarize(rounds: list[dict], memory: dict, args) -> dict:
     for number, windows in enumerate(rounds, start=1):
         foreign = [_num(w, "foreign_cpu_pct") for w in windows.values()]
         worst = max((f for f in foreign if f is not None), default=None)
-        noise.append({"round": number, "max_foreign_cpu_pct": worst,
-                      "noisy": worst is not None and worst > NOISY_FOREIGN_PCT})
+        noise.append(
+            {"round": number, "max_foreign_cpu_pct": worst, "noisy": worst is not None and worst > NOISY_FOREIGN_PCT}
+        )
     goals = _throughput_rows(rounds) + _memory_rows(memory, 10_000)
     goals.append({"id": "G4", "figure": "first token p99 at 50% load", "status": "not measured"})
     return {"goals": goals, "noise": noise, "rounds": rounds, "memory": memory}
@@ -173,16 +285,31 @@ def table(document: dict) -> str:
     for row in document["goals"]:
         value = row.get("value")
         shown = "-" if value is None else (f"{value:+.2f} ms" if row.get("kind") == "delta" else _fmt(value))
-        lines.append((row["id"], row["figure"], _fmt(row.get("baseline")), _fmt(row.get("app")), shown,
-                      _fmt(row.get("per_cpu_ratio")), row.get("goal", "-"), row["status"]))
+        lines.append(
+            (
+                row["id"],
+                row["figure"],
+                _fmt(row.get("baseline")),
+                _fmt(row.get("app")),
+                shown,
+                _fmt(row.get("per_cpu_ratio")),
+                row.get("goal", "-"),
+                row["status"],
+            )
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     text = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
-    noisy = [f"round {n['round']}: foreign CPU up to {n['max_foreign_cpu_pct']}% of a core"
-             + (" (NOISY)" if n["noisy"] else "") for n in document["noise"]]
+    noisy = [
+        f"round {n['round']}: foreign CPU up to {n['max_foreign_cpu_pct']}% of a core"
+        + (" (NOISY)" if n["noisy"] else "")
+        for n in document["noise"]
+    ]
     machine = document["machine"]
     text.append("")
-    text.append(f"{document['date']}, {machine['nproc']} cores ({machine['cpu']}), {machine['pinned']}, "
-                f"store: {document['settings']['store']}, k={document['settings']['k']} chunks per reply")
+    text.append(
+        f"{document['date']}, {machine['nproc']} cores ({machine['cpu']}), {machine['pinned']}, "
+        f"store: {document['settings']['store']}, k={document['settings']['k']} chunks per reply"
+    )
     text.extend(noisy)
     return "\n".join(text)

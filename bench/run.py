@@ -37,12 +37,25 @@ def demo_words() -> int:
 
 
 def app_env(secret: str, provider_url: str | None) -> dict[str, str]:
-    env = {**base_env(), "CHATBOX_ENV": "test", "JWT_SECRET": secret, "ENCRYPTION_KEY": secrets.token_hex(16),
-           "MAX_CONNECTIONS": "20000", "RATE_LIMIT": "100000000", "DEMO_CHUNK_DELAY": "0",
-           "MONGO_URI": os.environ.get("BENCH_MONGO_URL", ""), "MONGO_DATABASE": "chatbox_bench"}
+    env = {
+        **base_env(),
+        "CHATBOX_ENV": "test",
+        "JWT_SECRET": secret,
+        "ENCRYPTION_KEY": secrets.token_hex(16),
+        "MAX_CONNECTIONS": "20000",
+        "RATE_LIMIT": "100000000",
+        "DEMO_CHUNK_DELAY": "0",
+        "MONGO_URI": os.environ.get("BENCH_MONGO_URL", ""),
+        "MONGO_DATABASE": "chatbox_bench",
+    }
     if provider_url:
-        env.update(LLM_PROVIDER_1_ID="bench", LLM_PROVIDER_1_TYPE="openai", LLM_PROVIDER_1_ENDPOINT=provider_url,
-                   LLM_PROVIDER_1_API_KEY="x", LLM_PROVIDER_1_MODEL="m")
+        env.update(
+            LLM_PROVIDER_1_ID="bench",
+            LLM_PROVIDER_1_TYPE="openai",
+            LLM_PROVIDER_1_ENDPOINT=provider_url,
+            LLM_PROVIDER_1_API_KEY="x",
+            LLM_PROVIDER_1_MODEL="m",
+        )
     return env
 
 
@@ -59,14 +72,33 @@ class Runner:
     def client(self, mode: str, server, url: str, *extra: str, seconds: float) -> dict:
         """Run one load_client window; a failure is recorded as {"error": ...}, never hidden."""
         self.count += 1
-        cmd = [PYTHON, os.path.join(BENCH, "load_client.py"), mode, "--url", url, "--server-pid",
-               str(server.worker), "--llm-pid", str(self.llm_pid), "--tag", f"w{self.count}", *extra]
+        cmd = [
+            PYTHON,
+            os.path.join(BENCH, "load_client.py"),
+            mode,
+            "--url",
+            url,
+            "--server-pid",
+            str(server.worker),
+            "--llm-pid",
+            str(self.llm_pid),
+            "--tag",
+            f"w{self.count}",
+            *extra,
+        ]
         if self.stack.cores:
             cmd = ["taskset", "-c", self.stack.cores[1], *cmd]
         env = {**base_env(), "BENCH_JWT_SECRET": self.secret}
         try:
-            done = subprocess.run(["timeout", "-k", "5", str(int(seconds + 60)), *cmd], check=False, env=env,
-                                  cwd=ROOT, capture_output=True, text=True, timeout=seconds + 70)
+            done = subprocess.run(
+                ["timeout", "-k", "5", str(int(seconds + 60)), *cmd],
+                check=False,
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 70,
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"{mode} window timed out"}
         lines = done.stdout.strip().splitlines()
@@ -81,8 +113,11 @@ class Runner:
         for key, value in options.items():
             extra += [f"--{key.replace('_', '-')}", str(value)]
         result = self.client(mode, server, url, *extra, seconds=a.warmup + duration)
-        shown = {k: result.get(k) for k in ("chunks_per_s", "frames_per_s", "first_p50_ms", "server_cpu_pct",
-                                            "foreign_cpu_pct", "error") if result.get(k) is not None}
+        shown = {
+            k: result.get(k)
+            for k in ("chunks_per_s", "frames_per_s", "first_p50_ms", "server_cpu_pct", "foreign_cpu_pct", "error")
+            if result.get(k) is not None
+        }
         print(f"  {mode} C={conns} {options or ''} {shown}", file=sys.stderr, flush=True)
         return result
 
@@ -93,15 +128,17 @@ def throughput_rounds(runner: Runner, bare, demo, http) -> list[dict]:
     demo_url, http_url = (f"ws://127.0.0.1:{s.port}/chat/ws" for s in (demo, http))
     for number in range(1, a.rounds + 1):
         print(f"round {number}/{a.rounds}", file=sys.stderr, flush=True)
-        rounds.append({
-            "bare_stream": runner.window("stream", bare, bare_url, a.conns),
-            "demo_chat": runner.window("chat", demo, demo_url, a.conns),
-            "http_chat": runner.window("chat", http, http_url, a.conns),
-            "demo_chat_admin": runner.window("chat", demo, demo_url, a.conns, admins=1),
-            "bare_stream_c1": runner.window("stream", bare, bare_url, 1),
-            "demo_chat_c1": runner.window("chat", demo, demo_url, 1),
-            "http_chat_c1": runner.window("chat", http, http_url, 1),
-        })
+        rounds.append(
+            {
+                "bare_stream": runner.window("stream", bare, bare_url, a.conns),
+                "demo_chat": runner.window("chat", demo, demo_url, a.conns),
+                "http_chat": runner.window("chat", http, http_url, a.conns),
+                "demo_chat_admin": runner.window("chat", demo, demo_url, a.conns, admins=1),
+                "bare_stream_c1": runner.window("stream", bare, bare_url, 1),
+                "demo_chat_c1": runner.window("chat", demo, demo_url, 1),
+                "http_chat_c1": runner.window("chat", http, http_url, 1),
+            }
+        )
     return rounds
 
 
@@ -145,8 +182,11 @@ def parse_args(argv=None):
     parser.add_argument("--conns", type=int, default=10, help="concurrent chats / streams")
     parser.add_argument("--duration", type=float, help="seconds per measured window (default 10, quick 3)")
     parser.add_argument("--warmup", type=float, help="seconds before each window (default 1, quick 0.5)")
-    parser.add_argument("--hold", type=lambda v: [int(x) for x in v.split(",")],
-                        help="idle ramp steps (default 1000,5000,10000; quick 1000)")
+    parser.add_argument(
+        "--hold",
+        type=lambda v: [int(x) for x in v.split(",")],
+        help="idle ramp steps (default 1000,5000,10000; quick 1000)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal fails")
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
@@ -181,8 +221,11 @@ def main(argv=None) -> int:
         memory = memory_ramps(runner, nofile)
     finally:
         stack.close()
-    document = {**context(args, nofile, stack.cores), "seconds": round(time.time() - started, 1),
-                **summarize(rounds, memory, args)}
+    document = {
+        **context(args, nofile, stack.cores),
+        "seconds": round(time.time() - started, 1),
+        **summarize(rounds, memory, args),
+    }
     print(table(document))
     if not args.quiet:
         print(json.dumps(document, indent=2))

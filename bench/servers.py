@@ -53,8 +53,15 @@ class Process:
         self.name = name
         self.log_path = os.path.join(logdir, f"{name}.log")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self.popen = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -84,8 +91,16 @@ class Process:
 class Gunicorn(Process):
     """``gunicorn -c gunicorn.conf.py`` (the production command line) serving ``app_spec`` on 127.0.0.1."""
 
-    def __init__(self, name: str, app_spec: str, env: dict[str, str], logdir: str, budget: float,
-                 core: str | None, pythonpath: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        app_spec: str,
+        env: dict[str, str],
+        logdir: str,
+        budget: float,
+        core: str | None,
+        pythonpath: str | None = None,
+    ):
         self.port = free_port()
         self.pidfile = os.path.join(logdir, f"{name}.pid")
         env = {**env, "SERVER_PORT": str(self.port)}

@@ -92,8 +92,14 @@ async def connect(url: str, deflate: bool = False, timeout: float = 10.0):
         return PicowsConn(transport, listener)
     import websockets
 
-    ws = await websockets.connect(url, compression="deflate" if deflate else None, max_queue=None,
-                                  ping_interval=None, open_timeout=timeout, max_size=None)
+    ws = await websockets.connect(
+        url,
+        compression="deflate" if deflate else None,
+        max_queue=None,
+        ping_interval=None,
+        open_timeout=timeout,
+        max_size=None,
+    )
     return WebsocketsConn(ws)
 
 

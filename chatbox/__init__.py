@@ -28,8 +28,9 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     from chatbox.services import build
 
     settings = settings or Settings.load()
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                static_url_path=f"{settings.prefix}/static")
+    app = Flask(
+        __name__, template_folder="../templates", static_folder="../static", static_url_path=f"{settings.prefix}/static"
+    )
     app.config["CHATBOX_SETTINGS"] = settings
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None, "max_message_size": settings.max_message_size}
     app.config["MAX_CONTENT_LENGTH"] = None
@@ -50,9 +51,14 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     if settings.cors_allowed_origins:
         from flask_cors import CORS
 
-        CORS(app, origins=settings.cors_allowed_origins, supports_credentials=True, max_age=43200,
-             allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "X-CSRF-TOKEN"],
-             expose_headers=["Content-Length"])
+        CORS(
+            app,
+            origins=settings.cors_allowed_origins,
+            supports_credentials=True,
+            max_age=43200,
+            allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "X-CSRF-TOKEN"],
+            expose_headers=["Content-Length"],
+        )
 
     import gevent
 

@@ -26,8 +26,10 @@ def main() -> int:
         return 3
     shared_state = settings.redis_url and settings.mongo_uri
     if not shared_state and env.get("WEB_CONCURRENCY", "1") != "1":
-        print("chatbox: several workers need REDIS_URL and MONGO_URI (they are separate processes); running one.",
-              file=sys.stderr)
+        print(
+            "chatbox: several workers need REDIS_URL and MONGO_URI (they are separate processes); running one.",
+            file=sys.stderr,
+        )
     if not shared_state:
         env["WEB_CONCURRENCY"] = "1"
     print(banner(settings), flush=True)
@@ -51,9 +53,16 @@ def banner(settings: Settings) -> str:
     ]
     lines = [f"Chatbox {settings.env} server on {settings.base_url}", "Running with:"]
     lines += [f"  {name:8} {value}" for name, value in embedded]
-    lines += ["", "User chat (12 h development token):", f"  {base}/?token={user}",
-              "Admin dashboard (12 h development token):", f"  {base}/dashboard/?token={admin}",
-              "WebSocket for any client:", f"  {base.replace('http', 'ws', 1)}/ws?token={user}", ""]
+    lines += [
+        "",
+        "User chat (12 h development token):",
+        f"  {base}/?token={user}",
+        "Admin dashboard (12 h development token):",
+        f"  {base}/dashboard/?token={admin}",
+        "WebSocket for any client:",
+        f"  {base.replace('http', 'ws', 1)}/ws?token={user}",
+        "",
+    ]
     return "\n".join(lines)
 
 

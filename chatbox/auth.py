@@ -70,8 +70,12 @@ def decode(token: str, secret: str, require_exp: bool) -> Identity:
         header = pyjwt.get_unverified_header(token)
         if header.get("alg") not in ALGORITHMS:
             raise INVALID
-        claims = pyjwt.decode(token, secret, algorithms=ALGORITHMS,
-                              options={"require": ["exp"] if require_exp else [], "verify_aud": False})
+        claims = pyjwt.decode(
+            token,
+            secret,
+            algorithms=ALGORITHMS,
+            options={"require": ["exp"] if require_exp else [], "verify_aud": False},
+        )
     except pyjwt.PyJWTError:
         raise INVALID from None
     user_id, roles, name = claims.get("user_id"), claims.get("roles"), claims.get("name")
@@ -113,8 +117,13 @@ def identify(token: str) -> Identity:
     return decode(token, settings.jwt_secret, require_exp=not settings.development)
 
 
-def sign_token(secret: str, user_id: str, roles: list[str] | tuple[str, ...] = (), name: str = "",
-               expires: timedelta | None = timedelta(hours=12)) -> str:
+def sign_token(
+    secret: str,
+    user_id: str,
+    roles: list[str] | tuple[str, ...] = (),
+    name: str = "",
+    expires: timedelta | None = timedelta(hours=12),
+) -> str:
     """Sign a token the way a parent app would (development links and tests)."""
     claims = {"user_id": user_id, "roles": list(roles), "name": name or user_id}
     if expires is not None:

@@ -29,7 +29,7 @@ class Message(me.EmbeddedDocument):
     seq = me.IntField(db_field="seq")
     message_id = me.StringField(db_field="mid")
     model_id = me.StringField(db_field="modelId")
-    usage = me.DictField(db_field="usage")          # prompt, completion, total, estimated
+    usage = me.DictField(db_field="usage")  # prompt, completion, total, estimated
     first_token_ms = me.IntField(db_field="firstMs")
     response_ms = me.IntField(db_field="respMs")
     interrupted = me.BooleanField(db_field="interrupted")
@@ -76,8 +76,12 @@ class Session(me.Document):
 class AuditEntry(me.Document):
     """Who did what to a session: takeover start and end, admin reads."""
 
-    meta = {"collection": "audit", "strict": False, "auto_create_index": False,
-            "indexes": [{"fields": ["session_id", "-ts"], "name": "idx_audit_session"}]}
+    meta = {
+        "collection": "audit",
+        "strict": False,
+        "auto_create_index": False,
+        "indexes": [{"fields": ["session_id", "-ts"], "name": "idx_audit_session"}],
+    }
 
     session_id = me.StringField(db_field="sid", required=True)
     action = me.StringField(db_field="action", required=True)
@@ -90,14 +94,18 @@ class AuditEntry(me.Document):
 class Notification(me.Document):
     """One alert message (or its suppression): the notification log the dashboard shows."""
 
-    meta = {"collection": "notifications", "strict": False, "auto_create_index": False,
-            "indexes": [{"fields": ["-ts"], "name": "idx_notification_time"}]}
+    meta = {
+        "collection": "notifications",
+        "strict": False,
+        "auto_create_index": False,
+        "indexes": [{"fields": ["-ts"], "name": "idx_notification_time"}],
+    }
 
     ts = me.DateTimeField(db_field="ts", required=True)
-    event = me.StringField(db_field="event", required=True)      # help_request, llm_failure, …
-    key = me.StringField(db_field="key")                         # rate-limit key, e.g. help_request:<sid>
-    channel = me.StringField(db_field="channel")                 # email | sms
-    transport = me.StringField(db_field="transport")             # smtp | twilio | outbox
+    event = me.StringField(db_field="event", required=True)  # help_request, llm_failure, …
+    key = me.StringField(db_field="key")  # rate-limit key, e.g. help_request:<sid>
+    channel = me.StringField(db_field="channel")  # email | sms
+    transport = me.StringField(db_field="transport")  # smtp | twilio | outbox
     recipient = me.StringField(db_field="to")
     subject = me.StringField(db_field="subject")
     body = me.StringField(db_field="body")

@@ -16,8 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLACEHOLDER_MARKERS = ("REPLACE_WITH", "PLACEHOLDER", "CHANGE-ME", "CHANGE_ME", "YOUR-")
-WEAK_SECRET_PATTERNS = ("secret", "test", "password", "admin", "changeme", "default", "example", "demo", "12345",
-                        "placeholder")
+WEAK_SECRET_PATTERNS = (
+    "secret",
+    "test",
+    "password",
+    "admin",
+    "changeme",
+    "default",
+    "example",
+    "demo",
+    "12345",
+    "placeholder",
+)
 PROVIDER_TYPES = ("openai", "anthropic", "dify", "demo")
 ENVIRONMENTS = ("production", "development", "test")
 
@@ -91,9 +101,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 
 @dataclass(frozen=True)
 class Spec:
-    name: str          # attribute on Settings
-    env: str           # environment variable
-    kind: str          # key of PARSERS
+    name: str  # attribute on Settings
+    env: str  # environment variable
+    kind: str  # key of PARSERS
     default: Any
     doc: str
     toml: tuple[str, ...] = ()
@@ -103,135 +113,409 @@ class Spec:
 PRIVATE_NETS = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 
 SPECS: tuple[Spec, ...] = (
-    Spec("env", "CHATBOX_ENV", "str", "production",
-         "production (default), development (embedded defaults, dev links) or test", ("chatbox.env",)),
+    Spec(
+        "env",
+        "CHATBOX_ENV",
+        "str",
+        "production",
+        "production (default), development (embedded defaults, dev links) or test",
+        ("chatbox.env",),
+    ),
     Spec("port", "SERVER_PORT", "int", 8080, "HTTP port", ("server.port",)),
     Spec("path_prefix", "CHATBOX_PATH_PREFIX", "str", "/chat", "prefix of every route", ("chatbox.path_prefix",)),
-    Spec("public_url", "CHATBOX_PUBLIC_URL", "str", "",
-         "external base URL used in printed links and e-mails (default http://localhost:SERVER_PORT)",
-         ("chatbox.public_url",)),
-    Spec("jwt_secret", "JWT_SECRET", "str", "", "HMAC key for JWTs; at least 32 bytes in production",
-         ("chatbox.jwt_secret",), secret=True),
-    Spec("encryption_key", "ENCRYPTION_KEY", "str", "",
-         "32-byte AES-256-GCM key for message content (raw bytes, e.g. `openssl rand -hex 16`); empty disables",
-         ("chatbox.encryption_key",), secret=True),
-    Spec("encryption_keys_previous", "ENCRYPTION_KEYS_PREVIOUS", "list", [],
-         "comma list of older 32-byte keys that still decrypt (key rotation)", ("chatbox.encryption_keys_previous",),
-         secret=True),
-    Spec("mongo_uri", "MONGO_URI", "str", "",
-         "MongoDB URI; empty = in-process mongomock (data lost on exit; development only)",
-         ("database.uri", "chatbox.mongo_uri")),
+    Spec(
+        "public_url",
+        "CHATBOX_PUBLIC_URL",
+        "str",
+        "",
+        "external base URL used in printed links and e-mails (default http://localhost:SERVER_PORT)",
+        ("chatbox.public_url",),
+    ),
+    Spec(
+        "jwt_secret",
+        "JWT_SECRET",
+        "str",
+        "",
+        "HMAC key for JWTs; at least 32 bytes in production",
+        ("chatbox.jwt_secret",),
+        secret=True,
+    ),
+    Spec(
+        "encryption_key",
+        "ENCRYPTION_KEY",
+        "str",
+        "",
+        "32-byte AES-256-GCM key for message content (raw bytes, e.g. `openssl rand -hex 16`); empty disables",
+        ("chatbox.encryption_key",),
+        secret=True,
+    ),
+    Spec(
+        "encryption_keys_previous",
+        "ENCRYPTION_KEYS_PREVIOUS",
+        "list",
+        [],
+        "comma list of older 32-byte keys that still decrypt (key rotation)",
+        ("chatbox.encryption_keys_previous",),
+        secret=True,
+    ),
+    Spec(
+        "mongo_uri",
+        "MONGO_URI",
+        "str",
+        "",
+        "MongoDB URI; empty = in-process mongomock (data lost on exit; development only)",
+        ("database.uri", "chatbox.mongo_uri"),
+    ),
     Spec("mongo_database", "MONGO_DATABASE", "str", "chat", "database name", ("database.name",)),
-    Spec("mongo_connect_timeout", "MONGO_CONNECT_TIMEOUT", "duration", 10.0, "MongoDB connect timeout",
-         ("database.connect_timeout",)),
-    Spec("redis_url", "REDIS_URL", "str", "", "Redis URL for the cross-pod bus; empty = in-process bus (one pod)",
-         ("chatbox.redis_url",)),
-    Spec("reconnect_timeout", "RECONNECT_TIMEOUT", "duration", 900.0,
-         "a session with no socket for this long ends; reconnecting within it resumes", ("chatbox.reconnect_timeout",)),
-    Spec("max_connections", "MAX_CONNECTIONS", "int", 10000, "WebSocket connections per process (also gunicorn "
-         "--worker-connections)", ("chatbox.max_connections",)),
-    Spec("max_connections_per_user", "MAX_CONNECTIONS_PER_USER", "int", 10, "open sockets per user",
-         ("chatbox.max_connections_per_user",)),
+    Spec(
+        "mongo_connect_timeout",
+        "MONGO_CONNECT_TIMEOUT",
+        "duration",
+        10.0,
+        "MongoDB connect timeout",
+        ("database.connect_timeout",),
+    ),
+    Spec(
+        "redis_url",
+        "REDIS_URL",
+        "str",
+        "",
+        "Redis URL for the cross-pod bus; empty = in-process bus (one pod)",
+        ("chatbox.redis_url",),
+    ),
+    Spec(
+        "reconnect_timeout",
+        "RECONNECT_TIMEOUT",
+        "duration",
+        900.0,
+        "a session with no socket for this long ends; reconnecting within it resumes",
+        ("chatbox.reconnect_timeout",),
+    ),
+    Spec(
+        "max_connections",
+        "MAX_CONNECTIONS",
+        "int",
+        10000,
+        "WebSocket connections per process (also gunicorn --worker-connections)",
+        ("chatbox.max_connections",),
+    ),
+    Spec(
+        "max_connections_per_user",
+        "MAX_CONNECTIONS_PER_USER",
+        "int",
+        10,
+        "open sockets per user",
+        ("chatbox.max_connections_per_user",),
+    ),
     Spec("rate_limit", "RATE_LIMIT", "int", 100, "user messages per minute per user", ("chatbox.rate_limit",)),
-    Spec("max_message_size", "MAX_MESSAGE_SIZE", "size", 1048576, "largest inbound WebSocket frame in bytes "
-         "(bigger closes with 1009)", ("chatbox.max_message_size",)),
-    Spec("ping_interval", "WS_PING_PERIOD", "duration", 54.0, "WebSocket ping interval",
-         ("chatbox.websocket.ping_period",)),
-    Spec("pong_wait", "WS_PONG_WAIT", "duration", 60.0, "close a socket whose pong is this late",
-         ("chatbox.websocket.pong_wait",)),
-    Spec("llm_stream_timeout", "LLM_STREAM_TIMEOUT", "duration", 120.0, "deadline for one whole AI reply",
-         ("chatbox.llm_stream_timeout",)),
-    Spec("reply_orphan_grace", "REPLY_ORPHAN_GRACE", "duration", 10.0,
-         "an AI reply whose session has had no socket on any pod for this long is cancelled",
-         ("chatbox.reply_orphan_grace",)),
-    Spec("llm_default_model", "LLM_DEFAULT_MODEL", "str", "", "model id used before the user picks one "
-         "(default: the first configured)", ("llm.default_model",)),
-    Spec("llm_context_tokens", "LLM_CONTEXT_TOKENS", "int", 6000, "token budget of the history sent to the model",
-         ("llm.context_tokens",)),
-    Spec("llm_system_prompt", "LLM_SYSTEM_PROMPT", "str", "You are a helpful assistant.",
-         "system prompt for providers that set none", ("llm.system_prompt",)),
-    Spec("demo_chunk_delay", "DEMO_CHUNK_DELAY", "duration", 0.05, "pause between the demo model's words",
-         ("llm.demo_chunk_delay",)),
-    Spec("admin_rate_limit", "ADMIN_RATE_LIMIT", "int", 20, "admin API requests per window per admin",
-         ("chatbox.admin_rate_limit",)),
-    Spec("admin_rate_window", "ADMIN_RATE_WINDOW", "duration", 60.0, "admin rate-limit window",
-         ("chatbox.admin_rate_window",)),
-    Spec("public_rate_limit", "PUBLIC_RATE_LIMIT", "int", 60, "requests per minute per IP on public routes",
-         ("chatbox.public_rate_limit",)),
-    Spec("cors_allowed_origins", "CORS_ALLOWED_ORIGINS", "list", [], "origins allowed by CORS on HTTP routes; "
-         "empty = same-origin only", ("chatbox.cors_allowed_origins",)),
-    Spec("ws_allowed_origins", "WS_ALLOWED_ORIGINS", "list", [], "origins allowed to open the WebSocket; empty = "
-         "any (development only)", ("chatbox.allowed_origins",)),
-    Spec("embed_allowed_origins", "EMBED_ALLOWED_ORIGINS", "list", [], "host page origins (https://host[:port]) "
-         "allowed to frame the chat pages and pass tokens to them; empty = same origin only",
-         ("chatbox.embed_allowed_origins",)),
-    Spec("trusted_proxies", "TRUSTED_PROXIES", "networks", parse_list(PRIVATE_NETS),
-         "proxies whose X-Forwarded-For is believed", ("chatbox.trusted_proxies",)),
-    Spec("metrics_allowed_networks", "METRICS_ALLOWED_NETWORKS", "networks",
-         parse_list(PRIVATE_NETS + ",127.0.0.0/8"), "networks allowed to scrape /metrics/prometheus",
-         ("chatbox.metrics_allowed_networks",)),
-    Spec("shutdown_timeout", "SHUTDOWN_TIMEOUT", "duration", 30.0, "grace period for in-flight replies on SIGTERM",
-         ("chatbox.shutdown_timeout",)),
+    Spec(
+        "max_message_size",
+        "MAX_MESSAGE_SIZE",
+        "size",
+        1048576,
+        "largest inbound WebSocket frame in bytes (bigger closes with 1009)",
+        ("chatbox.max_message_size",),
+    ),
+    Spec(
+        "ping_interval",
+        "WS_PING_PERIOD",
+        "duration",
+        54.0,
+        "WebSocket ping interval",
+        ("chatbox.websocket.ping_period",),
+    ),
+    Spec(
+        "pong_wait",
+        "WS_PONG_WAIT",
+        "duration",
+        60.0,
+        "close a socket whose pong is this late",
+        ("chatbox.websocket.pong_wait",),
+    ),
+    Spec(
+        "llm_stream_timeout",
+        "LLM_STREAM_TIMEOUT",
+        "duration",
+        120.0,
+        "deadline for one whole AI reply",
+        ("chatbox.llm_stream_timeout",),
+    ),
+    Spec(
+        "reply_orphan_grace",
+        "REPLY_ORPHAN_GRACE",
+        "duration",
+        10.0,
+        "an AI reply whose session has had no socket on any pod for this long is cancelled",
+        ("chatbox.reply_orphan_grace",),
+    ),
+    Spec(
+        "llm_default_model",
+        "LLM_DEFAULT_MODEL",
+        "str",
+        "",
+        "model id used before the user picks one (default: the first configured)",
+        ("llm.default_model",),
+    ),
+    Spec(
+        "llm_context_tokens",
+        "LLM_CONTEXT_TOKENS",
+        "int",
+        6000,
+        "token budget of the history sent to the model",
+        ("llm.context_tokens",),
+    ),
+    Spec(
+        "llm_system_prompt",
+        "LLM_SYSTEM_PROMPT",
+        "str",
+        "You are a helpful assistant.",
+        "system prompt for providers that set none",
+        ("llm.system_prompt",),
+    ),
+    Spec(
+        "demo_chunk_delay",
+        "DEMO_CHUNK_DELAY",
+        "duration",
+        0.05,
+        "pause between the demo model's words",
+        ("llm.demo_chunk_delay",),
+    ),
+    Spec(
+        "admin_rate_limit",
+        "ADMIN_RATE_LIMIT",
+        "int",
+        20,
+        "admin API requests per window per admin",
+        ("chatbox.admin_rate_limit",),
+    ),
+    Spec(
+        "admin_rate_window",
+        "ADMIN_RATE_WINDOW",
+        "duration",
+        60.0,
+        "admin rate-limit window",
+        ("chatbox.admin_rate_window",),
+    ),
+    Spec(
+        "public_rate_limit",
+        "PUBLIC_RATE_LIMIT",
+        "int",
+        60,
+        "requests per minute per IP on public routes",
+        ("chatbox.public_rate_limit",),
+    ),
+    Spec(
+        "cors_allowed_origins",
+        "CORS_ALLOWED_ORIGINS",
+        "list",
+        [],
+        "origins allowed by CORS on HTTP routes; empty = same-origin only",
+        ("chatbox.cors_allowed_origins",),
+    ),
+    Spec(
+        "ws_allowed_origins",
+        "WS_ALLOWED_ORIGINS",
+        "list",
+        [],
+        "origins allowed to open the WebSocket; empty = any (development only)",
+        ("chatbox.allowed_origins",),
+    ),
+    Spec(
+        "embed_allowed_origins",
+        "EMBED_ALLOWED_ORIGINS",
+        "list",
+        [],
+        "host page origins (https://host[:port]) "
+        "allowed to frame the chat pages and pass tokens to them; empty = same origin only",
+        ("chatbox.embed_allowed_origins",),
+    ),
+    Spec(
+        "trusted_proxies",
+        "TRUSTED_PROXIES",
+        "networks",
+        parse_list(PRIVATE_NETS),
+        "proxies whose X-Forwarded-For is believed",
+        ("chatbox.trusted_proxies",),
+    ),
+    Spec(
+        "metrics_allowed_networks",
+        "METRICS_ALLOWED_NETWORKS",
+        "networks",
+        parse_list(PRIVATE_NETS + ",127.0.0.0/8"),
+        "networks allowed to scrape /metrics/prometheus",
+        ("chatbox.metrics_allowed_networks",),
+    ),
+    Spec(
+        "shutdown_timeout",
+        "SHUTDOWN_TIMEOUT",
+        "duration",
+        30.0,
+        "grace period for in-flight replies on SIGTERM",
+        ("chatbox.shutdown_timeout",),
+    ),
     Spec("log_level", "LOG_LEVEL", "str", "info", "debug, info, warning or error", ("log.level",)),
     # files
     Spec("s3_bucket", "S3_BUCKET", "str", "", "S3 bucket for uploads; empty = local disk", ("s3.bucket",)),
     Spec("s3_region", "S3_REGION", "str", "us-east-1", "S3 region", ("s3.region",)),
-    Spec("s3_endpoint", "S3_ENDPOINT", "str", "", "S3 endpoint for MinIO or other S3-compatible stores",
-         ("s3.endpoint",)),
+    Spec(
+        "s3_endpoint", "S3_ENDPOINT", "str", "", "S3 endpoint for MinIO or other S3-compatible stores", ("s3.endpoint",)
+    ),
     Spec("s3_access_key_id", "S3_ACCESS_KEY_ID", "str", "", "S3 access key", ("s3.access_key_id",), secret=True),
-    Spec("s3_secret_access_key", "S3_SECRET_ACCESS_KEY", "str", "", "S3 secret key", ("s3.secret_access_key",),
-         secret=True),
+    Spec(
+        "s3_secret_access_key",
+        "S3_SECRET_ACCESS_KEY",
+        "str",
+        "",
+        "S3 secret key",
+        ("s3.secret_access_key",),
+        secret=True,
+    ),
     Spec("s3_sse", "S3_SSE", "str", "", "server-side encryption (AES256 or aws:kms); empty = none", ("s3.sse",)),
-    Spec("upload_dir", "UPLOAD_DIR", "str", "./data/uploads", "local upload folder when S3 is not configured",
-         ("upload.dir",)),
+    Spec(
+        "upload_dir",
+        "UPLOAD_DIR",
+        "str",
+        "./data/uploads",
+        "local upload folder when S3 is not configured",
+        ("upload.dir",),
+    ),
     Spec("upload_max_size", "UPLOAD_MAX_SIZE", "size", 100 * 1000**2, "largest upload", ("upload.max_size",)),
-    Spec("transcription_provider", "TRANSCRIPTION_PROVIDER", "str", "",
-         "id of an openai-type provider used for voice transcription; empty = none", ("llm.transcription_provider",)),
-    Spec("transcription_model", "TRANSCRIPTION_MODEL", "str", "whisper-1", "transcription model",
-         ("llm.transcription_model",)),
-    Spec("tts_provider", "TTS_PROVIDER", "str", "",
-         "id of an openai-type provider that speaks complete AI replies (sent as audio files); empty = off",
-         ("llm.tts_provider",)),
+    Spec(
+        "transcription_provider",
+        "TRANSCRIPTION_PROVIDER",
+        "str",
+        "",
+        "id of an openai-type provider used for voice transcription; empty = none",
+        ("llm.transcription_provider",),
+    ),
+    Spec(
+        "transcription_model",
+        "TRANSCRIPTION_MODEL",
+        "str",
+        "whisper-1",
+        "transcription model",
+        ("llm.transcription_model",),
+    ),
+    Spec(
+        "tts_provider",
+        "TTS_PROVIDER",
+        "str",
+        "",
+        "id of an openai-type provider that speaks complete AI replies (sent as audio files); empty = off",
+        ("llm.tts_provider",),
+    ),
     Spec("tts_model", "TTS_MODEL", "str", "tts-1", "text-to-speech model", ("llm.tts_model",)),
     Spec("tts_voice", "TTS_VOICE", "str", "alloy", "text-to-speech voice", ("llm.tts_voice",)),
     # notifications
-    Spec("admin_emails", "ADMIN_EMAILS", "list", [], "e-mail addresses paged on help requests and alerts",
-         ("notification.adminEmails",)),
+    Spec(
+        "admin_emails",
+        "ADMIN_EMAILS",
+        "list",
+        [],
+        "e-mail addresses paged on help requests and alerts",
+        ("notification.adminEmails",),
+    ),
     Spec("admin_phones", "ADMIN_PHONES", "list", [], "phone numbers paged by SMS", ("notification.adminPhones",)),
-    Spec("admin_panel_url", "ADMIN_PANEL_URL", "str", "", "dashboard URL used in alert links",
-         ("notification.adminPanelURL",)),
+    Spec(
+        "admin_panel_url",
+        "ADMIN_PANEL_URL",
+        "str",
+        "",
+        "dashboard URL used in alert links",
+        ("notification.adminPanelURL",),
+    ),
     Spec("email_from", "EMAIL_FROM", "str", "chatbox@localhost", "sender address of alerts", ("mail.from",)),
     Spec("smtp_host", "SMTP_HOST", "str", "", "SMTP server; empty = outbox (logged)", ("mail.smtp_host",)),
     Spec("smtp_port", "SMTP_PORT", "int", 587, "SMTP port", ("mail.smtp_port",)),
     Spec("smtp_user", "SMTP_USER", "str", "", "SMTP user", ("mail.smtp_user",)),
-    Spec("smtp_password", "SMTP_PASSWORD", "str", "", "SMTP password (SMTP_PASS also read)",
-         ("mail.smtp_password",), secret=True),
+    Spec(
+        "smtp_password",
+        "SMTP_PASSWORD",
+        "str",
+        "",
+        "SMTP password (SMTP_PASS also read)",
+        ("mail.smtp_password",),
+        secret=True,
+    ),
     Spec("smtp_tls", "SMTP_TLS", "bool", True, "STARTTLS", ("mail.smtp_tls",)),
     Spec("smtp_ssl", "SMTP_SSL", "bool", False, "implicit TLS", ("mail.smtp_ssl",)),
-    Spec("sms_account_sid", "SMS_ACCOUNT_SID", "str", "", "Twilio account SID; empty = outbox",
-         ("sms.accountSID",), secret=True),
+    Spec(
+        "sms_account_sid",
+        "SMS_ACCOUNT_SID",
+        "str",
+        "",
+        "Twilio account SID; empty = outbox",
+        ("sms.accountSID",),
+        secret=True,
+    ),
     Spec("sms_auth_token", "SMS_AUTH_TOKEN", "str", "", "Twilio auth token", ("sms.authToken",), secret=True),
     Spec("sms_from_number", "SMS_FROM_NUMBER", "str", "", "Twilio sender number", ("sms.fromNumber",)),
-    Spec("help_escalate_after", "HELP_ESCALATE_AFTER", "duration", 300.0,
-         "re-send a help request by SMS if nobody takes over within this", ("notification.help_escalate_after",)),
-    Spec("notify_rules", "NOTIFY_RULES", "str", "",
-         "channels per alert event as event=email+sms|email|sms|none, comma-separated; unnamed events keep their "
-         "default (help_request=email+sms, help_escalation=sms, llm_failure=email, database_unavailable=email+sms, "
-         "connection_cap=email, rate_limited=email, crash=email+sms)", ("notification.rules",)),
-    Spec("notify_rate_limit", "NOTIFY_RATE_LIMIT", "int", 5,
-         "alerts per event key per window; more are suppressed and counted in the next one",
-         ("notification.rate_limit",)),
-    Spec("notify_rate_window", "NOTIFY_RATE_WINDOW", "duration", 300.0, "window of NOTIFY_RATE_LIMIT",
-         ("notification.rate_window",)),
-    Spec("notify_llm_failures", "NOTIFY_LLM_FAILURES", "int", 3,
-         "AI provider failures within NOTIFY_LLM_FAILURE_WINDOW that raise one alert", ("notification.llm_failures",)),
-    Spec("notify_llm_failure_window", "NOTIFY_LLM_FAILURE_WINDOW", "duration", 300.0,
-         "window of NOTIFY_LLM_FAILURES", ("notification.llm_failure_window",)),
-    Spec("notify_refusal_burst", "NOTIFY_REFUSAL_BURST", "int", 20,
-         "rate-limit refusals within NOTIFY_REFUSAL_WINDOW that count as abnormal traffic (one alert)",
-         ("notification.refusal_burst",)),
-    Spec("notify_refusal_window", "NOTIFY_REFUSAL_WINDOW", "duration", 60.0, "window of NOTIFY_REFUSAL_BURST",
-         ("notification.refusal_window",)),
+    Spec(
+        "help_escalate_after",
+        "HELP_ESCALATE_AFTER",
+        "duration",
+        300.0,
+        "re-send a help request by SMS if nobody takes over within this",
+        ("notification.help_escalate_after",),
+    ),
+    Spec(
+        "notify_rules",
+        "NOTIFY_RULES",
+        "str",
+        "",
+        "channels per alert event as event=email+sms|email|sms|none, comma-separated; unnamed events keep their "
+        "default (help_request=email+sms, help_escalation=sms, llm_failure=email, database_unavailable=email+sms, "
+        "connection_cap=email, rate_limited=email, crash=email+sms)",
+        ("notification.rules",),
+    ),
+    Spec(
+        "notify_rate_limit",
+        "NOTIFY_RATE_LIMIT",
+        "int",
+        5,
+        "alerts per event key per window; more are suppressed and counted in the next one",
+        ("notification.rate_limit",),
+    ),
+    Spec(
+        "notify_rate_window",
+        "NOTIFY_RATE_WINDOW",
+        "duration",
+        300.0,
+        "window of NOTIFY_RATE_LIMIT",
+        ("notification.rate_window",),
+    ),
+    Spec(
+        "notify_llm_failures",
+        "NOTIFY_LLM_FAILURES",
+        "int",
+        3,
+        "AI provider failures within NOTIFY_LLM_FAILURE_WINDOW that raise one alert",
+        ("notification.llm_failures",),
+    ),
+    Spec(
+        "notify_llm_failure_window",
+        "NOTIFY_LLM_FAILURE_WINDOW",
+        "duration",
+        300.0,
+        "window of NOTIFY_LLM_FAILURES",
+        ("notification.llm_failure_window",),
+    ),
+    Spec(
+        "notify_refusal_burst",
+        "NOTIFY_REFUSAL_BURST",
+        "int",
+        20,
+        "rate-limit refusals within NOTIFY_REFUSAL_WINDOW that count as abnormal traffic (one alert)",
+        ("notification.refusal_burst",),
+    ),
+    Spec(
+        "notify_refusal_window",
+        "NOTIFY_REFUSAL_WINDOW",
+        "duration",
+        60.0,
+        "window of NOTIFY_REFUSAL_BURST",
+        ("notification.refusal_window",),
+    ),
 )
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
@@ -317,8 +601,13 @@ class Settings:
     def for_tests(cls, **overrides: Any) -> Settings:
         """Defaults suited to tests: test mode, a strong secret, no external services."""
         values = {spec.name: spec.default for spec in SPECS}
-        values.update(env="test", jwt_secret="k" * 48, demo_chunk_delay=0.0, ws_allowed_origins=[],
-                      metrics_allowed_networks=["127.0.0.0/8"])
+        values.update(
+            env="test",
+            jwt_secret="k" * 48,
+            demo_chunk_delay=0.0,
+            ws_allowed_origins=[],
+            metrics_allowed_networks=["127.0.0.0/8"],
+        )
         providers = overrides.pop("providers", ())
         values.update(overrides)
         settings = cls(values, tuple(providers))
@@ -334,8 +623,10 @@ class Settings:
         for name in ("ws_allowed_origins", "cors_allowed_origins"):
             for origin in self.values[name]:
                 if _is_placeholder(origin):
-                    raise SettingsError(f"{_env_of(name)} contains a placeholder value ({origin!r}): list the real "
-                                        "origins, e.g. https://chat.example.com")
+                    raise SettingsError(
+                        f"{_env_of(name)} contains a placeholder value ({origin!r}): list the real "
+                        "origins, e.g. https://chat.example.com"
+                    )
         _check_encryption_keys(self.encryption_key, self.encryption_keys_previous)
         if not self.development:
             _check_jwt_secret(self.jwt_secret)
@@ -346,12 +637,15 @@ class Settings:
             if provider.fallback == provider.id:
                 raise SettingsError(f"LLM provider {provider.id!r}: fallback cannot be the provider itself")
             if provider.fallback and provider.fallback not in ids:
-                raise SettingsError(f"LLM provider {provider.id!r}: fallback {provider.fallback!r} is not a "
-                                    "configured provider id")
+                raise SettingsError(
+                    f"LLM provider {provider.id!r}: fallback {provider.fallback!r} is not a configured provider id"
+                )
         # "demo" exists only when no provider is configured.
         if self.llm_default_model and self.llm_default_model not in (ids or ["demo"]):
-            raise SettingsError(f"LLM_DEFAULT_MODEL {self.llm_default_model!r} is not a configured provider id "
-                                f"(configured: {', '.join(ids) or 'none'})")
+            raise SettingsError(
+                f"LLM_DEFAULT_MODEL {self.llm_default_model!r} is not a configured provider id "
+                f"(configured: {', '.join(ids) or 'none'})"
+            )
 
 
 def _env_of(name: str) -> str:
@@ -389,11 +683,13 @@ def _check_encryption_keys(primary: str, previous: list[str]) -> None:
         if _is_placeholder(key):
             raise SettingsError(f"{label} contains a placeholder value; {_GENERATE_KEY}")
         if len(key.encode()) != 32:
-            raise SettingsError(f"{label} must be exactly 32 bytes for AES-256 (got {len(key.encode())}); "
-                                f"{_GENERATE_KEY}")
+            raise SettingsError(
+                f"{label} must be exactly 32 bytes for AES-256 (got {len(key.encode())}); {_GENERATE_KEY}"
+            )
     if previous and not primary:
-        raise SettingsError("ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is empty: set the new key as "
-                            "ENCRYPTION_KEY")
+        raise SettingsError(
+            "ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is empty: set the new key as ENCRYPTION_KEY"
+        )
 
 
 def _read_toml(path: str) -> dict:
@@ -427,8 +723,10 @@ def _resolve(spec: Spec, environ: Mapping[str, str], document: dict) -> Any:
             value = _toml_get(document, key)
             if value is not None:
                 if spec.secret and isinstance(value, str) and _is_placeholder(value):
-                    raise SettingsError(f"{spec.env} (config key {key}) contains a placeholder value; set the real "
-                                        "value in the environment or the file")
+                    raise SettingsError(
+                        f"{spec.env} (config key {key}) contains a placeholder value; set the real "
+                        "value in the environment or the file"
+                    )
                 raw, source = value, f"config key {key}"
                 break
     if raw is None:
@@ -441,9 +739,16 @@ def _resolve(spec: Spec, environ: Mapping[str, str], document: dict) -> Any:
 
 
 _PROVIDER_FIELDS = {
-    "ID": ("id", str), "NAME": ("name", str), "TYPE": ("type", str), "ENDPOINT": ("endpoint", str),
-    "API_KEY": ("api_key", str), "MODEL": ("model", str), "MAX_TOKENS": ("max_tokens", int),
-    "TEMPERATURE": ("temperature", float), "SYSTEM_PROMPT": ("system_prompt", str), "FALLBACK": ("fallback", str),
+    "ID": ("id", str),
+    "NAME": ("name", str),
+    "TYPE": ("type", str),
+    "ENDPOINT": ("endpoint", str),
+    "API_KEY": ("api_key", str),
+    "MODEL": ("model", str),
+    "MAX_TOKENS": ("max_tokens", int),
+    "TEMPERATURE": ("temperature", float),
+    "SYSTEM_PROMPT": ("system_prompt", str),
+    "FALLBACK": ("fallback", str),
 }
 _TOML_PROVIDER_KEYS = {"apiKey": "api_key", "maxTokens": "max_tokens", "systemPrompt": "system_prompt"}
 
@@ -459,8 +764,10 @@ def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConf
     for key in environ:
         match = re.fullmatch(r"LLM_PROVIDER_(\d+)_([A-Z_]+)", key)
         if match and (int(match.group(1)) < 1 or match.group(2) not in _PROVIDER_FIELDS):
-            raise SettingsError(f"{key} is not a provider setting: use LLM_PROVIDER_<n>_<field> with n from 1 and "
-                                f"field one of {', '.join(_PROVIDER_FIELDS)}")
+            raise SettingsError(
+                f"{key} is not a provider setting: use LLM_PROVIDER_<n>_<field> with n from 1 and "
+                f"field one of {', '.join(_PROVIDER_FIELDS)}"
+            )
     for number in numbers:
         while len(entries) < number:
             entries.append({})
@@ -471,8 +778,9 @@ def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConf
                     # Strip: a key pasted with a trailing newline would be an invalid HTTP header.
                     entries[number - 1][name] = cast(value.strip())
                 except ValueError:
-                    raise SettingsError(f"LLM_PROVIDER_{number}_{suffix} = {value!r} is not a valid "
-                                        f"{cast.__name__}") from None
+                    raise SettingsError(
+                        f"LLM_PROVIDER_{number}_{suffix} = {value!r} is not a valid {cast.__name__}"
+                    ) from None
     providers = []
     for index, entry in enumerate(entries, start=1):
         if not entry:
@@ -514,8 +822,9 @@ def _provider(index: int, entry: dict) -> ProviderConfig:
         if _is_placeholder(str(entry.get("api_key", ""))):
             raise SettingsError(f"{label}: the API key is a placeholder; set LLM_PROVIDER_{index}_API_KEY")
         if entry["type"] in ("anthropic", "dify") and not entry.get("api_key"):
-            raise SettingsError(f"{label}: an API key is required for type {entry['type']}; set "
-                                f"LLM_PROVIDER_{index}_API_KEY")
+            raise SettingsError(
+                f"{label}: an API key is required for type {entry['type']}; set LLM_PROVIDER_{index}_API_KEY"
+            )
     if "max_tokens" in entry and entry["max_tokens"] < 1:
         raise SettingsError(f"{label}: max_tokens must be at least 1 (got {entry['max_tokens']})")
     known = {f.name for f in dataclasses.fields(ProviderConfig)}
@@ -542,5 +851,4 @@ def check_endpoint(label: str, endpoint: str) -> None:
     except ValueError:
         internal = "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost"
     if not internal:
-        raise SettingsError(f"{label}: endpoint must use https (http is allowed only for internal hosts): "
-                            f"{endpoint}")
+        raise SettingsError(f"{label}: endpoint must use https (http is allowed only for internal hosts): {endpoint}")

@@ -22,16 +22,24 @@ def connect(settings) -> None:
     timeout_ms = int(settings.mongo_connect_timeout * 1000)
     if settings.mongo_uri:
         database = parse_uri(settings.mongo_uri).get("database") or settings.mongo_database
-        mongoengine.connect(db=database, host=settings.mongo_uri, uuidRepresentation="standard",
-                            serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+        mongoengine.connect(
+            db=database,
+            host=settings.mongo_uri,
+            uuidRepresentation="standard",
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+        )
         log.info("MongoDB configured", extra={})
     else:
         import mongomock
 
-        mongoengine.connect(settings.mongo_database, mongo_client_class=mongomock.MongoClient,
-                            uuidRepresentation="standard")
-        log.warning("MONGO_URI is not set: using an in-process mongomock database; data lives only as long as this "
-                    "process (development only)")
+        mongoengine.connect(
+            settings.mongo_database, mongo_client_class=mongomock.MongoClient, uuidRepresentation="standard"
+        )
+        log.warning(
+            "MONGO_URI is not set: using an in-process mongomock database; data lives only as long as this "
+            "process (development only)"
+        )
     _current = target
 
 

@@ -97,7 +97,8 @@ class SessionStore:
     def by_client_id(self, sid: str, client_msg_id: str) -> PlainMessage | None:
         """The message a client sent with this ``metadata.client_msg_id``, if it is stored (resends are no-ops)."""
         found = Session._get_collection().find_one(
-            {"_id": sid}, {"msgs": {"$elemMatch": {"meta.client_msg_id": client_msg_id}}})
+            {"_id": sid}, {"msgs": {"$elemMatch": {"meta.client_msg_id": client_msg_id}}}
+        )
         if not found or not found.get("msgs"):
             return None
         message = Message._from_son(found["msgs"][0])
@@ -109,19 +110,39 @@ class SessionStore:
 
     def _plain(self, index: int, msg: Message) -> PlainMessage:
         return PlainMessage(
-            seq=msg.seq or index, message_id=msg.message_id or "", sender=msg.sender or "user",
-            content=self.keyring.decrypt(msg.content or ""), ts=msg.ts, file_id=msg.file_id or "",
-            file_url=msg.file_url or "", meta=dict(msg.meta_ or {}), model_id=msg.model_id or "",
-            usage=dict(msg.usage or {}), first_token_ms=msg.first_token_ms, response_ms=msg.response_ms,
-            interrupted=bool(msg.interrupted), transcript=self.keyring.decrypt(msg.transcript or ""),
+            seq=msg.seq or index,
+            message_id=msg.message_id or "",
+            sender=msg.sender or "user",
+            content=self.keyring.decrypt(msg.content or ""),
+            ts=msg.ts,
+            file_id=msg.file_id or "",
+            file_url=msg.file_url or "",
+            meta=dict(msg.meta_ or {}),
+            model_id=msg.model_id or "",
+            usage=dict(msg.usage or {}),
+            first_token_ms=msg.first_token_ms,
+            response_ms=msg.response_ms,
+            interrupted=bool(msg.interrupted),
+            transcript=self.keyring.decrypt(msg.transcript or ""),
         )
 
     # --- writing ---------------------------------------------------------------------------------------------
 
     def create(self, user_id: str, model_id: str) -> Session:
         moment = utcnow()
-        session = Session(id=new_id(), user_id=user_id, name="", model_id=model_id, messages=[], start=moment,
-                          duration=0, last_activity=moment, last_seq=0, created_at=moment, modified_at=moment)
+        session = Session(
+            id=new_id(),
+            user_id=user_id,
+            name="",
+            model_id=model_id,
+            messages=[],
+            start=moment,
+            duration=0,
+            last_activity=moment,
+            last_seq=0,
+            created_at=moment,
+            modified_at=moment,
+        )
         session.save(force_insert=True)
         return session
 
@@ -132,15 +153,20 @@ class SessionStore:
             return False
         moment = utcnow()
         duration = int((moment - session.start).total_seconds())
-        updated = Session.objects(id=sid, end=None).update_one(set__end=moment, set__duration=duration,
-                                                              set__modified_at=moment)
+        updated = Session.objects(id=sid, end=None).update_one(
+            set__end=moment, set__duration=duration, set__modified_at=moment
+        )
         return bool(updated)
 
     def next_seq(self, sid: str) -> int:
         """Allocate the next message number of a session, atomically across pods."""
         collection = Session._get_collection()
-        found = collection.find_one_and_update({"_id": sid, "lastSeq": {"$exists": True}}, {"$inc": {"lastSeq": 1}},
-                                               projection={"lastSeq": 1}, return_document=ReturnDocument.AFTER)
+        found = collection.find_one_and_update(
+            {"_id": sid, "lastSeq": {"$exists": True}},
+            {"$inc": {"lastSeq": 1}},
+            projection={"lastSeq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
         if found is not None:
             return found["lastSeq"]
         # A session written by the Go service: its messages are numbered by position.
@@ -152,19 +178,30 @@ class SessionStore:
         collection.update_one({"_id": sid, "lastSeq": {"$exists": False}}, {"$set": {"lastSeq": highest}})
         return self.next_seq(sid)
 
-    def append(self, sid: str, seq: int, sender: str, content: str, reply: ReplyTotals | None = None,
-               **fields) -> PlainMessage:
+    def append(
+        self, sid: str, seq: int, sender: str, content: str, reply: ReplyTotals | None = None, **fields
+    ) -> PlainMessage:
         """Store one message (content encrypted) and bump lastActivity; with ``reply``, in the same write, add the
         reply's tokens and response time to the session's totals, maximum and average."""
         moment = utcnow()
         transcript = fields.pop("transcript", "")
-        message = Message(content=self.keyring.encrypt(content), ts=moment, sender=sender, seq=seq,
-                          message_id=fields.pop("message_id", None) or uuid.uuid4().hex,
-                          transcript=self.keyring.encrypt(transcript) if transcript else None, **fields)
+        message = Message(
+            content=self.keyring.encrypt(content),
+            ts=moment,
+            sender=sender,
+            seq=seq,
+            message_id=fields.pop("message_id", None) or uuid.uuid4().hex,
+            transcript=self.keyring.encrypt(transcript) if transcript else None,
+            **fields,
+        )
         update = {"push__messages": message, "set__last_activity": moment, "set__modified_at": moment}
         if reply is not None:
-            update.update(inc__total_tokens=reply.tokens, inc__response_count=1,
-                          max__max_response_ms=reply.response_ms, set__avg_response_ms=reply.average_ms)
+            update.update(
+                inc__total_tokens=reply.tokens,
+                inc__response_count=1,
+                max__max_response_ms=reply.response_ms,
+                set__avg_response_ms=reply.average_ms,
+            )
         Session.objects(id=sid).update_one(**update)
         return self._plain(seq, message)
 
@@ -172,7 +209,8 @@ class SessionStore:
         """Store (encrypted) the transcript of the message numbered ``seq``; False when there is no such message."""
         updated = Session._get_collection().update_one(
             {"_id": sid, "msgs.seq": seq},
-            {"$set": {"msgs.$.transcript": self.keyring.encrypt(transcript), "_mt": utcnow()}})
+            {"$set": {"msgs.$.transcript": self.keyring.encrypt(transcript), "_mt": utcnow()}},
+        )
         return bool(updated.matched_count)
 
     def set_name_if_empty(self, sid: str, name: str) -> None:
@@ -186,8 +224,11 @@ class SessionStore:
 
     def mark_help(self, sid: str) -> bool:
         """Flag a help request; True only the first time (so pressing again does not page twice)."""
-        return bool(Session.objects(id=sid, help_requested__ne=True).update_one(
-            set__help_requested=True, set__help_time=utcnow(), set__modified_at=utcnow()))
+        return bool(
+            Session.objects(id=sid, help_requested__ne=True).update_one(
+                set__help_requested=True, set__help_time=utcnow(), set__modified_at=utcnow()
+            )
+        )
 
     def clear_help(self, sid: str) -> None:
         Session.objects(id=sid).update_one(set__help_requested=False)
@@ -196,11 +237,19 @@ class SessionStore:
         """Take the session's takeover lock; True if this admin holds it now (also when it already did)."""
         moment = utcnow()
         query = Session.objects(id=sid, end=None).filter(
-            __raw__={"$or": [{"takeoverBy": {"$exists": False}}, {"takeoverBy": None}, {"takeoverBy": admin_id}]})
-        return bool(query.update_one(set__takeover_by=admin_id, set__takeover_name=admin_name,
-                                     set__admin_assisted=True, set__assisting_admin_id=admin_id,
-                                     set__assisting_admin_name=admin_name, set__help_requested=False,
-                                     set__modified_at=moment))
+            __raw__={"$or": [{"takeoverBy": {"$exists": False}}, {"takeoverBy": None}, {"takeoverBy": admin_id}]}
+        )
+        return bool(
+            query.update_one(
+                set__takeover_by=admin_id,
+                set__takeover_name=admin_name,
+                set__admin_assisted=True,
+                set__assisting_admin_id=admin_id,
+                set__assisting_admin_name=admin_name,
+                set__help_requested=False,
+                set__modified_at=moment,
+            )
+        )
 
     def release(self, sid: str, admin_id: str | None = None) -> bool:
         """Release the takeover lock (only the holder may, unless admin_id is None). The assisted mark stays."""
@@ -218,6 +267,10 @@ class SessionStore:
         return self.get(sid).share_token
 
     def idle_active_sessions(self, older_than: datetime) -> list[Session]:
-        idle = {"$or": [{"lastActivity": {"$lt": older_than}},
-                        {"lastActivity": {"$exists": False}, "ts": {"$lt": older_than}}]}
+        idle = {
+            "$or": [
+                {"lastActivity": {"$lt": older_than}},
+                {"lastActivity": {"$exists": False}, "ts": {"$lt": older_than}},
+            ]
+        }
         return list(Session.objects(end=None).filter(__raw__=idle).only("id", "user_id"))

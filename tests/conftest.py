@@ -66,8 +66,9 @@ class Client:
 
     def __init__(self, url, origin=None, **headers):
         options = {"origin": origin} if origin else {}
-        self.ws = websocket.create_connection(url, timeout=10, header=[f"{k}: {v}" for k, v in headers.items()],
-                                              **options)
+        self.ws = websocket.create_connection(
+            url, timeout=10, header=[f"{k}: {v}" for k, v in headers.items()], **options
+        )
 
     def send(self, **frame):
         self.ws.send(json.dumps(frame))
@@ -87,8 +88,12 @@ class Client:
 
     def reply(self, timeout=10) -> list[dict]:
         """Frames up to the end of the next AI reply (the done frame)."""
-        return self.recv_until(lambda f: f["type"] == "ai_response" and f.get("metadata", {}).get("done") == "true"
-                               and f.get("sender") == "ai", timeout)
+        return self.recv_until(
+            lambda f: (
+                f["type"] == "ai_response" and f.get("metadata", {}).get("done") == "true" and f.get("sender") == "ai"
+            ),
+            timeout,
+        )
 
     def quiet(self, seconds=0.3) -> list[dict]:
         """Whatever arrives within ``seconds`` (expect nothing)."""
@@ -117,8 +122,11 @@ def redis_url():
     if binary is None:
         raise RuntimeError("redis-server is not installed: run `make test` (scripts/install-system.sh installs it)")
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -131,10 +139,19 @@ def redis_url():
     process.wait(timeout=10)
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture(scope="session")
@@ -143,8 +160,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -210,4 +228,3 @@ def connect(server):
         except Exception:
             pass
     gevent.sleep(0)
-

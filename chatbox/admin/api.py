@@ -39,8 +39,13 @@ def takeover_api_error(exc: TakeoverError) -> ApiError:
 def list_sessions():
     query = queries.SessionQuery.from_args(request.args)
     sessions, total = queries.list_sessions(query)
-    return jsonify(sessions=[session_summary(s) for s in sessions], count=len(sessions), total=total,
-                   limit=query.limit, offset=query.offset)
+    return jsonify(
+        sessions=[session_summary(s) for s in sessions],
+        count=len(sessions),
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+    )
 
 
 @bp.get("/admin/users/<user_id>/sessions")
@@ -53,8 +58,14 @@ def user_sessions(user_id: str):
     query = queries.SessionQuery.from_args(args)
     query.user_id = user_id
     sessions, total = queries.list_sessions(query)
-    return jsonify(user_id=user_id, sessions=[session_summary(s) for s in sessions], count=len(sessions),
-                   total=total, limit=query.limit, offset=query.offset)
+    return jsonify(
+        user_id=user_id,
+        sessions=[session_summary(s) for s in sessions],
+        count=len(sessions),
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+    )
 
 
 @bp.get("/admin/sessions/<sid>")

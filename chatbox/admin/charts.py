@@ -15,8 +15,12 @@ WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 640, 220, 44, 36, 14, 
 
 def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float, str]], kind: str) -> Markup:
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-              f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>')]
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        )
+    ]
     for step in range(5):
         value = ymax * step / 4
         y = PAD_TOP + plot_h - plot_h * step / 4
@@ -72,8 +76,10 @@ def bar_chart(bars: list[tuple[str, float]], title: str, label_every: int = 1) -
     for index, (label, value) in enumerate(bars):
         height = plot_h * value / ymax
         x = PAD_LEFT + slot * index + slot * 0.1
-        body.append(f'<rect class="bar" x="{x:.1f}" y="{PAD_TOP + plot_h - height:.1f}" width="{slot * 0.8:.1f}" '
-                    f'height="{height:.1f}" data-value="{value:g}"><title>{escape(label)}: {value:g}</title></rect>')
+        body.append(
+            f'<rect class="bar" x="{x:.1f}" y="{PAD_TOP + plot_h - height:.1f}" width="{slot * 0.8:.1f}" '
+            f'height="{height:.1f}" data-value="{value:g}"><title>{escape(label)}: {value:g}</title></rect>'
+        )
         if index % label_every == 0:
             labels.append((x + slot * 0.4, label))
     return _frame(title, ymax, body, labels, "bars")

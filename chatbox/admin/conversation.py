@@ -23,10 +23,17 @@ def safe_link(url: str, prefix: str) -> str:
 def message_view(message: PlainMessage, prefix: str) -> dict:
     """What ``_message.html`` needs to draw a stored message."""
     return {
-        "seq": message.seq, "sender": message.sender, "content": message.content, "ts": message.ts,
-        "file_url": safe_link(message.file_url, prefix), "file_id": message.file_id,
-        "admin_name": message.meta.get("admin_name", ""), "model_id": message.model_id,
-        "interrupted": message.interrupted, "streaming": False, "transcript": message.transcript,
+        "seq": message.seq,
+        "sender": message.sender,
+        "content": message.content,
+        "ts": message.ts,
+        "file_url": safe_link(message.file_url, prefix),
+        "file_id": message.file_id,
+        "admin_name": message.meta.get("admin_name", ""),
+        "model_id": message.model_id,
+        "interrupted": message.interrupted,
+        "streaming": False,
+        "transcript": message.transcript,
         "kind": message.meta.get("kind", ""),
     }
 
@@ -34,11 +41,18 @@ def message_view(message: PlainMessage, prefix: str) -> dict:
 def _frame_view(frame: dict, prefix: str, streaming: bool = False) -> dict:
     meta = frame.get("metadata") or {}
     return {
-        "seq": frame.get("seq"), "sender": frame.get("sender") or "user", "content": frame.get("content", ""),
-        "ts": frame.get("timestamp", ""), "file_url": safe_link(frame.get("file_url", ""), prefix),
-        "file_id": frame.get("file_id", ""), "admin_name": meta.get("admin_name", ""),
-        "model_id": frame.get("model_id", ""), "interrupted": meta.get("interrupted") == "true",
-        "streaming": streaming, "transcript": meta.get("transcript", ""), "kind": meta.get("kind", ""),
+        "seq": frame.get("seq"),
+        "sender": frame.get("sender") or "user",
+        "content": frame.get("content", ""),
+        "ts": frame.get("timestamp", ""),
+        "file_url": safe_link(frame.get("file_url", ""), prefix),
+        "file_id": frame.get("file_id", ""),
+        "admin_name": meta.get("admin_name", ""),
+        "model_id": frame.get("model_id", ""),
+        "interrupted": meta.get("interrupted") == "true",
+        "streaming": streaming,
+        "transcript": meta.get("transcript", ""),
+        "kind": meta.get("kind", ""),
     }
 
 
@@ -52,7 +66,7 @@ class LiveRenderer:
 
     def __init__(self, prefix: str, shown_seq: int):
         self.prefix = prefix
-        self.shown_seq = shown_seq          # every complete message up to here is on the page
+        self.shown_seq = shown_seq  # every complete message up to here is on the page
         self.open_replies: set[int] = set()  # replies whose shell is on the page, streaming
         self.skip_chunks: dict[int, int] = {}
 

@@ -37,8 +37,9 @@ def sign_in_response(token: str, identity: Identity, target: str):
     """Redirect to ``target`` with the admin cookie set (HttpOnly, Secure, SameSite=Strict, path ``{P}/``)."""
     response = redirect(target, code=303)
     max_age = max(int(identity.exp - time.time()), 1) if identity.exp else None
-    response.set_cookie(DASHBOARD_COOKIE, token, max_age=max_age, path=cookie_path(), secure=True, httponly=True,
-                        samesite="Strict")
+    response.set_cookie(
+        DASHBOARD_COOKIE, token, max_age=max_age, path=cookie_path(), secure=True, httponly=True, samesite="Strict"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

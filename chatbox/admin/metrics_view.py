@@ -39,8 +39,9 @@ def metrics_page():
     every = max(len(hours) // 8, 1)
     context = {
         "concurrency_chart": charts.step_chart(busy.series, window.start, window.end, "Concurrent sessions"),
-        "tokens_chart": charts.bar_chart([(h.strftime("%m-%d %H:00"), v) for h, v in hours], "Tokens per hour",
-                                         label_every=every),
+        "tokens_chart": charts.bar_chart(
+            [(h.strftime("%m-%d %H:00"), v) for h, v in hours], "Tokens per hour", label_every=every
+        ),
         "latency_chart": charts.bar_chart(stats.histogram(times), "AI response time (replies)"),
         "replies": len(times),
     }

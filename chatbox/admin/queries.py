@@ -16,8 +16,13 @@ from chatbox.ops.http import ApiError
 from chatbox.store import utcnow
 
 SORTS = {
-    "start_time": "ts", "end_time": "endTs", "duration": "_duration", "last_activity": "_last",
-    "message_count": "_count", "total_tokens": "totalTokens", "user_id": "uid",
+    "start_time": "ts",
+    "end_time": "endTs",
+    "duration": "_duration",
+    "last_activity": "_last",
+    "message_count": "_count",
+    "total_tokens": "totalTokens",
+    "user_id": "uid",
 }
 DEFAULT_LIMIT, MAX_LIMIT, MAX_USER_ID = 100, 1000, 255
 TIME_FORMAT_ERROR = "Invalid time format, expected RFC3339 or YYYY-MM-DD"
@@ -99,11 +104,18 @@ class SessionQuery:
         offset = max(_leading_int(args.get("offset")) or 0, 0)
         start_from = args.get("start_time_from", "") or args.get("start_time", "")
         start_to = args.get("start_time_to", "") or args.get("end_time", "")
-        return cls(user_id=user_id, status=status, admin_assisted=_flag(args, "admin_assisted"),
-                   help_requested=_flag(args, "help_requested"),
-                   start_from=parse_moment(start_from) if start_from else None,
-                   start_to=parse_moment(start_to, end_of_day=True) if start_to else None,
-                   sort_by=sort_by, sort_order=sort_order, limit=limit, offset=offset)
+        return cls(
+            user_id=user_id,
+            status=status,
+            admin_assisted=_flag(args, "admin_assisted"),
+            help_requested=_flag(args, "help_requested"),
+            start_from=parse_moment(start_from) if start_from else None,
+            start_to=parse_moment(start_to, end_of_day=True) if start_to else None,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+        )
 
     def match(self) -> dict:
         query: dict = dict(self.extra_match)
@@ -132,11 +144,13 @@ def list_sessions(query: SessionQuery, now: datetime | None = None) -> tuple[lis
     direction = 1 if query.sort_order == "asc" else -1
     pipeline = [
         {"$match": match},
-        {"$addFields": {
-            "_count": {"$size": {"$ifNull": ["$msgs", []]}},
-            "_last": {"$ifNull": ["$lastActivity", "$ts"]},
-            "_duration": {"$subtract": [{"$ifNull": ["$endTs", now]}, "$ts"]},
-        }},
+        {
+            "$addFields": {
+                "_count": {"$size": {"$ifNull": ["$msgs", []]}},
+                "_last": {"$ifNull": ["$lastActivity", "$ts"]},
+                "_duration": {"$subtract": [{"$ifNull": ["$endTs", now]}, "$ts"]},
+            }
+        },
         {"$sort": {SORTS[query.sort_by]: direction, "_id": direction}},
         {"$skip": query.offset},
         {"$limit": query.limit},
@@ -169,8 +183,16 @@ class Window:
         return cls(start, end)
 
 
-OVERLAP_FIELDS = {"_id": 1, "ts": 1, "endTs": 1, "totalTokens": 1, "maxRespTime": 1, "avgRespTime": 1,
-                  "adminAssisted": 1, "helpRequested": 1}
+OVERLAP_FIELDS = {
+    "_id": 1,
+    "ts": 1,
+    "endTs": 1,
+    "totalTokens": 1,
+    "maxRespTime": 1,
+    "avgRespTime": 1,
+    "adminAssisted": 1,
+    "helpRequested": 1,
+}
 
 
 def overlapping(window: Window, projection: dict | None = None) -> list[dict]:

@@ -25,8 +25,12 @@ def panel_context(sid: str, error: str = "") -> dict:
     session = _session(sid)
     holder = session.takeover_by or ""
     return {
-        "s": session_summary(session), "holder": holder, "holder_name": session.takeover_name or holder,
-        "mine": holder == g.identity.user_id, "active": session.end is None, "error": error,
+        "s": session_summary(session),
+        "holder": holder,
+        "holder_name": session.takeover_name or holder,
+        "mine": holder == g.identity.user_id,
+        "active": session.end is None,
+        "error": error,
         "audit": list(AuditEntry.objects(session_id=sid).order_by("-ts").limit(50)),
     }
 
@@ -91,8 +95,11 @@ def _catch_up(svc, sid: str, renderer: conversation.LiveRenderer):
     session = svc.store.get(sid)
     for message in svc.store.messages(session, after_seq=renderer.shown_seq):
         renderer.shown_seq = max(renderer.shown_seq, message.seq)
-        yield live.sse("message", conversation.render_message(conversation.message_view(message, renderer.prefix)),
-                       renderer.shown_seq)
+        yield live.sse(
+            "message",
+            conversation.render_message(conversation.message_view(message, renderer.prefix)),
+            renderer.shown_seq,
+        )
     html = renderer.snapshot(snapshot)
     if html:
         yield live.sse("message", html, renderer.shown_seq)

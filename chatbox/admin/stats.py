@@ -21,8 +21,9 @@ class Concurrency:
     series: list[tuple[datetime, int]]  # the step curve: count from each instant until the next one
 
 
-def _clipped(intervals: list[Interval], start: datetime, end: datetime,
-             now: datetime) -> list[tuple[datetime, datetime]]:
+def _clipped(
+    intervals: list[Interval], start: datetime, end: datetime, now: datetime
+) -> list[tuple[datetime, datetime]]:
     out = []
     for begin, finish in intervals:
         finish = finish or now

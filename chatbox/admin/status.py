@@ -21,11 +21,20 @@ def index_report() -> list[dict]:
         present = set(models.present_indexes())
     except PyMongoError as exc:  # the page must render even when MongoDB is down
         return [{"name": "(unavailable)", "keys": str(exc)[:200], "present": False, "expected": True}]
-    rows = [{"name": name, "keys": ", ".join(f"{k} {v}" for k, v in keys), "options": options,
-             "present": name in present, "expected": True}
-            for name, (keys, options) in models.SESSION_INDEXES.items()]
-    rows += [{"name": name, "keys": "", "options": {}, "present": True, "expected": False}
-             for name in sorted(present - set(models.SESSION_INDEXES))]
+    rows = [
+        {
+            "name": name,
+            "keys": ", ".join(f"{k} {v}" for k, v in keys),
+            "options": options,
+            "present": name in present,
+            "expected": True,
+        }
+        for name, (keys, options) in models.SESSION_INDEXES.items()
+    ]
+    rows += [
+        {"name": name, "keys": "", "options": {}, "present": True, "expected": False}
+        for name in sorted(present - set(models.SESSION_INDEXES))
+    ]
     return rows
 
 
@@ -40,22 +49,42 @@ def dependencies() -> list[dict]:
     svc = services()
     settings = svc.settings
     ok, ms = _timed(mongo_ready)
-    rows = [{"name": "MongoDB", "state": "ok" if ok else "down",
-             "detail": f"ping {ms} ms" + ("" if settings.mongo_uri else " (in-process mongomock: data is lost on "
-                                                                       "restart)")}]
+    rows = [
+        {
+            "name": "MongoDB",
+            "state": "ok" if ok else "down",
+            "detail": f"ping {ms} ms"
+            + ("" if settings.mongo_uri else " (in-process mongomock: data is lost on restart)"),
+        }
+    ]
     if settings.redis_url:
         ok, ms = _timed(svc.bus.ping)
         rows.append({"name": "Redis", "state": "ok" if ok else "down", "detail": f"ping {ms} ms"})
     else:
         rows.append({"name": "Redis", "state": "not configured", "detail": "in-process bus (one pod)"})
-    rows.append({"name": "S3", "state": "configured" if settings.s3_bucket else "local",
-                 "detail": (f"bucket {settings.s3_bucket}" if settings.s3_bucket
-                            else f"local disk {settings.upload_dir}")})
-    rows.append({"name": "SMTP", "state": "configured" if settings.smtp_host else "outbox",
-                 "detail": f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host
-                 else "mail is logged and kept in the outbox"})
-    rows.append({"name": "SMS", "state": "configured" if settings.sms_account_sid else "outbox",
-                 "detail": "Twilio" if settings.sms_account_sid else "SMS is logged and kept in the outbox"})
+    rows.append(
+        {
+            "name": "S3",
+            "state": "configured" if settings.s3_bucket else "local",
+            "detail": (f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_dir}"),
+        }
+    )
+    rows.append(
+        {
+            "name": "SMTP",
+            "state": "configured" if settings.smtp_host else "outbox",
+            "detail": f"{settings.smtp_host}:{settings.smtp_port}"
+            if settings.smtp_host
+            else "mail is logged and kept in the outbox",
+        }
+    )
+    rows.append(
+        {
+            "name": "SMS",
+            "state": "configured" if settings.sms_account_sid else "outbox",
+            "detail": "Twilio" if settings.sms_account_sid else "SMS is logged and kept in the outbox",
+        }
+    )
     return rows
 
 
@@ -69,16 +98,23 @@ def providers() -> list[dict]:
             state = "failing"
         elif record.last_success:
             state = "ok"
-        rows.append({"id": provider.id, "name": provider.name, "type": provider.config.type, "state": state,
-                     "record": record})
+        rows.append(
+            {"id": provider.id, "name": provider.name, "type": provider.config.type, "state": state, "record": record}
+        )
     return rows
 
 
 @bp.get("/dashboard/status")
 @require_dashboard_admin
 def status_page():
-    return render_template("admin/status.html", indexes=index_report(), dependencies=dependencies(),
-                           providers=providers(), version=chatbox.__version__, config=services().settings.masked())
+    return render_template(
+        "admin/status.html",
+        indexes=index_report(),
+        dependencies=dependencies(),
+        providers=providers(),
+        version=chatbox.__version__,
+        config=services().settings.masked(),
+    )
 
 
 @bp.post("/dashboard/status/indexes")

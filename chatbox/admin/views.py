@@ -25,11 +25,23 @@ from chatbox.chat.shapes import session_summary
 from chatbox.ops.http import ApiError
 
 bp = Blueprint("dashboard", __name__)
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; "
-                           "form-action 'self'; base-uri 'none'")
-FILTER_KEYS = ("user_id", "status", "admin_assisted", "help_requested", "start_time", "end_time", "sort_by",
-               "sort_order", "limit", "offset")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'"
+)
+FILTER_KEYS = (
+    "user_id",
+    "status",
+    "admin_assisted",
+    "help_requested",
+    "start_time",
+    "end_time",
+    "sort_by",
+    "sort_order",
+    "limit",
+    "offset",
+)
 
 
 def services():
@@ -64,6 +76,7 @@ def dashboard_headers(response):
 
 # --- sign-in ---------------------------------------------------------------------------------------------------
 
+
 @bp.get("/dashboard/")
 def index():
     token = request.args.get("token", "").strip()
@@ -94,18 +107,37 @@ def sign_out():
 
 # --- sessions table --------------------------------------------------------------------------------------------
 
+
 @guard.require_dashboard_admin
 def _sessions_page():
     current = filters_from(request.args)
     try:
         query = queries.SessionQuery.from_args(request.args)
     except ApiError as exc:
-        return page("admin/sessions.html", "admin/_sessions_table.html", status=400, error=exc.message,
-                    sessions=[], help=[], total=0, query=None, current=current, link_with=link_with)
+        return page(
+            "admin/sessions.html",
+            "admin/_sessions_table.html",
+            status=400,
+            error=exc.message,
+            sessions=[],
+            help=[],
+            total=0,
+            query=None,
+            current=current,
+            link_with=link_with,
+        )
     sessions, total = queries.list_sessions(query)
-    return page("admin/sessions.html", "admin/_sessions_table.html", sessions=[session_summary(s) for s in sessions],
-                help=[session_summary(s) for s in queries.help_waiting()], total=total, query=query,
-                current=current, link_with=link_with, error="")
+    return page(
+        "admin/sessions.html",
+        "admin/_sessions_table.html",
+        sessions=[session_summary(s) for s in sessions],
+        help=[session_summary(s) for s in queries.help_waiting()],
+        total=total,
+        query=query,
+        current=current,
+        link_with=link_with,
+        error="",
+    )
 
 
 @bp.get("/dashboard/users/<user_id>")
@@ -115,11 +147,32 @@ def user_page(user_id: str):
     try:
         query = queries.SessionQuery.from_args(args)
     except ApiError as exc:
-        return page("admin/user.html", "admin/_sessions_table.html", status=400, error=exc.message, sessions=[],
-                    help=[], total=0, query=None, current=args, link_with=link_with, user_id=user_id)
+        return page(
+            "admin/user.html",
+            "admin/_sessions_table.html",
+            status=400,
+            error=exc.message,
+            sessions=[],
+            help=[],
+            total=0,
+            query=None,
+            current=args,
+            link_with=link_with,
+            user_id=user_id,
+        )
     sessions, total = queries.list_sessions(query)
-    return page("admin/user.html", "admin/_sessions_table.html", sessions=[session_summary(s) for s in sessions],
-                help=[], total=total, query=query, current=args, link_with=link_with, user_id=user_id, error="")
+    return page(
+        "admin/user.html",
+        "admin/_sessions_table.html",
+        sessions=[session_summary(s) for s in sessions],
+        help=[],
+        total=total,
+        query=query,
+        current=args,
+        link_with=link_with,
+        user_id=user_id,
+        error="",
+    )
 
 
 @bp.get("/dashboard/events")
@@ -149,9 +202,23 @@ def events():
 
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = ("session_id", "user_id", "name", "is_active", "start_time", "end_time", "duration", "last_activity",
-               "message_count", "total_tokens", "avg_response_time", "max_response_time", "admin_assisted",
-               "assisting_admin_name", "help_requested")
+CSV_COLUMNS = (
+    "session_id",
+    "user_id",
+    "name",
+    "is_active",
+    "start_time",
+    "end_time",
+    "duration",
+    "last_activity",
+    "message_count",
+    "total_tokens",
+    "avg_response_time",
+    "max_response_time",
+    "admin_assisted",
+    "assisting_admin_name",
+    "help_requested",
+)
 
 
 def csv_cell(value) -> str:
@@ -176,5 +243,6 @@ def export_csv():
     for session in sessions:
         summary = session_summary(session)
         writer.writerow([csv_cell(summary.get(column, "")) for column in CSV_COLUMNS])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="sessions.csv"'})
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="sessions.csv"'}
+    )

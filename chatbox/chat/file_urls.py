@@ -8,8 +8,19 @@ from urllib.parse import urlparse
 
 from chatbox.chat.protocol import ProtocolError
 
-_PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
-                                             "169.254.0.0/16", "::1/128", "fc00::/7", "0.0.0.0/8")]
+_PRIVATE = [
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "0.0.0.0/8",
+    )
+]
 
 
 def check_external_url(url: str) -> None:

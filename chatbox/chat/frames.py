@@ -13,25 +13,56 @@ def message_frame(sid: str, message: PlainMessage) -> Frame:
     meta = {k: str(v) for k, v in message.meta.items()}
     if message.sender == "ai":
         metadata = {"done": "true", **({"interrupted": "true"} if message.interrupted else {})}
-        return Frame("ai_response", session_id=sid, content=message.content, model_id=message.model_id,
-                     sender="ai", timestamp=message.ts, metadata=metadata, file_url=message.file_url,
-                     file_id=message.file_id, extra=extra)
+        return Frame(
+            "ai_response",
+            session_id=sid,
+            content=message.content,
+            model_id=message.model_id,
+            sender="ai",
+            timestamp=message.ts,
+            metadata=metadata,
+            file_url=message.file_url,
+            file_id=message.file_id,
+            extra=extra,
+        )
     if message.sender == "admin":
-        return Frame("ai_response", session_id=sid, content=message.content, sender="admin", timestamp=message.ts,
-                     metadata=meta, extra=extra)
+        return Frame(
+            "ai_response",
+            session_id=sid,
+            content=message.content,
+            sender="admin",
+            timestamp=message.ts,
+            metadata=meta,
+            extra=extra,
+        )
     kind = "user_message"
     if message.file_id or message.file_url:
         kind = "voice_message" if message.meta.get("kind") == "voice" else "file_upload"
     if message.transcript:
         meta["transcript"] = message.transcript
-    return Frame(kind, session_id=sid, content=message.content, file_id=message.file_id, file_url=message.file_url,
-                 sender=message.sender, timestamp=message.ts, metadata=meta, extra=extra)
+    return Frame(
+        kind,
+        session_id=sid,
+        content=message.content,
+        file_id=message.file_id,
+        file_url=message.file_url,
+        sender=message.sender,
+        timestamp=message.ts,
+        metadata=meta,
+        extra=extra,
+    )
 
 
 def status_frame(user_id: str, session: Session | None, models: list[dict], default_model: str) -> Frame:
     """The ``connection_status`` greeting: models, the user, and once known the session and who assists it."""
-    frame = Frame("connection_status", sender="system", timestamp=now(), models=models,
-                  model_id=(session.model_id if session else "") or default_model, extra={"user_id": user_id})
+    frame = Frame(
+        "connection_status",
+        sender="system",
+        timestamp=now(),
+        models=models,
+        model_id=(session.model_id if session else "") or default_model,
+        extra={"user_id": user_id},
+    )
     if session is not None:
         frame.session_id = session.id
         if session.takeover_by:

@@ -32,8 +32,15 @@ class Connection:
     ``last_seq`` and misses nothing.
     """
 
-    def __init__(self, ws, identity, ping_interval: float = 54.0, pong_wait: float = 60.0,
-                 on_sent: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        ws,
+        identity,
+        ping_interval: float = 54.0,
+        pong_wait: float = 60.0,
+        on_sent: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.id = uuid.uuid4().hex
         self.ws = ws
         self.identity = identity

@@ -12,8 +12,19 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 MESSAGE_TYPES = (
-    "user_message", "ai_response", "file_upload", "voice_message", "error", "connection_status", "typing_indicator",
-    "help_request", "admin_join", "admin_leave", "model_select", "loading", "notification",
+    "user_message",
+    "ai_response",
+    "file_upload",
+    "voice_message",
+    "error",
+    "connection_status",
+    "typing_indicator",
+    "help_request",
+    "admin_join",
+    "admin_leave",
+    "model_select",
+    "loading",
+    "notification",
 )
 SENDERS = ("user", "ai", "admin", "system")
 MAX_SESSION_ID = 128
@@ -121,8 +132,9 @@ class Frame:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-def error_frame(code: str, message: str = "", session_id: str = "", retry_after_ms: int = 0,
-                recoverable: bool = True) -> Frame:
+def error_frame(
+    code: str, message: str = "", session_id: str = "", retry_after_ms: int = 0, recoverable: bool = True
+) -> Frame:
     error = {"code": code, "message": message or ERROR_MESSAGES.get(code, code), "recoverable": recoverable}
     if retry_after_ms:
         error["retry_after"] = retry_after_ms
@@ -195,8 +207,11 @@ def _validation_problem(frame: Frame, moment: datetime) -> str:
     if frame.timestamp and frame.timestamp > moment + FUTURE_TOLERANCE:
         return "timestamp cannot be in the future"
     required = {
-        "user_message": ("content",), "ai_response": ("content",), "file_upload": ("file_id", "file_url"),
-        "voice_message": ("file_id", "file_url"), "model_select": ("model_id",),
+        "user_message": ("content",),
+        "ai_response": ("content",),
+        "file_upload": ("file_id", "file_url"),
+        "voice_message": ("file_id", "file_url"),
+        "model_select": ("model_id",),
     }
     for name in required.get(frame.type, ()):
         if not getattr(frame, name):
@@ -207,8 +222,13 @@ def _validation_problem(frame: Frame, moment: datetime) -> str:
         return f"{frame.type} requires sender admin"
     if frame.type == "help_request" and frame.sender != "user":
         return "help_request requires sender user"
-    limits = (("session_id", MAX_SESSION_ID), ("content", MAX_CONTENT), ("file_id", MAX_FILE_ID),
-              ("file_url", MAX_FILE_URL), ("model_id", MAX_MODEL_ID))
+    limits = (
+        ("session_id", MAX_SESSION_ID),
+        ("content", MAX_CONTENT),
+        ("file_id", MAX_FILE_ID),
+        ("file_url", MAX_FILE_URL),
+        ("model_id", MAX_MODEL_ID),
+    )
     for name, limit in limits:
         if len(getattr(frame, name).encode()) > limit:
             return f"{name} exceeds {limit} bytes"

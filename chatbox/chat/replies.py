@@ -38,7 +38,7 @@ class ReplyJob:
     model_id: str
     user_id: str
     finishing: bool = False
-    prior_replies: int = 0      # the session's reply count and average when this reply started
+    prior_replies: int = 0  # the session's reply count and average when this reply started
     prior_average_ms: int = 0
     greenlet: gevent.Greenlet | None = field(default=None, repr=False)
 
@@ -114,8 +114,9 @@ class ReplyStreamer:
         self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
         self.metrics = metrics
         # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
-        self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = (
-            stream_deltas or (lambda provider, request: provider.stream(request)))
+        self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = stream_deltas or (
+            lambda provider, request: provider.stream(request)
+        )
         self.running: dict[str, ReplyJob] = {}
         self.on_failure: Callable[..., None] | None = None  # called with provider, code, session_id, user_id
         # Set by the files package: ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file;
@@ -157,8 +158,12 @@ class ReplyStreamer:
         history = self.store.messages(session)
         history = [m for m in history if m.seq < job.seq]
         system = provider.config.system_prompt or self.settings.llm_system_prompt
-        request = ReplyRequest(build_context(system, history, self.settings.llm_context_tokens), job.user_id,
-                               job.sid, dict(session.provider_state or {}))
+        request = ReplyRequest(
+            build_context(system, history, self.settings.llm_context_tokens),
+            job.user_id,
+            job.sid,
+            dict(session.provider_state or {}),
+        )
         started, first_token = time.monotonic(), None
         parts: list[str] = []
         usage: Usage | None = None
@@ -180,8 +185,14 @@ class ReplyStreamer:
                         self._observe("first_token", provider, first_token - started)
                     parts.append(delta.text)
                     chunks = self.hub.bus.stream_append(job.sid, delta.text) or chunks + 1
-                    frame = self._frame(job, message_id, type="ai_response", content=delta.text,
-                                        model_id=provider.id, metadata={"streaming": "true", "done": "false"})
+                    frame = self._frame(
+                        job,
+                        message_id,
+                        type="ai_response",
+                        content=delta.text,
+                        model_id=provider.id,
+                        metadata={"streaming": "true", "done": "false"},
+                    )
                     frame.extra["chunk"] = chunks
                     self.hub.broadcast(job.sid, frame, chunk=chunks)
         except ReplyTimeout:
@@ -194,8 +205,9 @@ class ReplyStreamer:
         finally:
             job.finishing = True
         text = "".join(parts)
-        self._finish(job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks,
-                     request)
+        self._finish(
+            job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks, request
+        )
         self._after(job, provider, [] if cancelled else files, "" if interrupted else text)
 
     def _after(self, job: ReplyJob, provider: Provider, files: list[AiFile], text: str) -> None:
@@ -208,8 +220,9 @@ class ReplyStreamer:
         if text and self.on_reply_done is not None:
             self.on_reply_done(job.sid, text, provider.id)
 
-    def _finish(self, job, provider, message_id, text, usage, started, first_token, error_code, interrupted,
-                chunks, request) -> None:
+    def _finish(
+        self, job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks, request
+    ) -> None:
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if text:
             if usage is None or not usage.total_tokens:
@@ -217,9 +230,19 @@ class ReplyStreamer:
                 usage = Usage(prompt, estimate_tokens(text), prompt + estimate_tokens(text), estimated=True)
             first_ms = int((first_token - started) * 1000) if first_token else None
             totals = ReplyTotals.after(job.prior_replies, job.prior_average_ms, usage.total_tokens, elapsed_ms)
-            self.store.append(job.sid, job.seq, "ai", text, reply=totals, message_id=message_id,
-                              model_id=provider.id, usage=usage.as_dict(), first_token_ms=first_ms,
-                              response_ms=elapsed_ms, interrupted=interrupted or None)
+            self.store.append(
+                job.sid,
+                job.seq,
+                "ai",
+                text,
+                reply=totals,
+                message_id=message_id,
+                model_id=provider.id,
+                usage=usage.as_dict(),
+                first_token_ms=first_ms,
+                response_ms=elapsed_ms,
+                interrupted=interrupted or None,
+            )
             self._observe("tokens", provider, usage.total_tokens)
         if request.state:
             self.store.set_provider_state(job.sid, request.state)

@@ -21,9 +21,18 @@ def replay(conn: Connection, sid: str, missed: list[PlainMessage], last_seq: int
     streamed = 0
     if snapshot and snapshot["seq"] > replayed and snapshot["text"]:
         streamed = snapshot["n"]
-        conn.send(Frame("ai_response", session_id=sid, content=snapshot["text"], model_id=snapshot["model_id"],
-                        sender="ai", timestamp=now(), metadata={"streaming": "true", "done": "false"},
-                        extra={"seq": snapshot["seq"], "chunk": streamed}))
+        conn.send(
+            Frame(
+                "ai_response",
+                session_id=sid,
+                content=snapshot["text"],
+                model_id=snapshot["model_id"],
+                sender="ai",
+                timestamp=now(),
+                metadata={"streaming": "true", "done": "false"},
+                extra={"seq": snapshot["seq"], "chunk": streamed},
+            )
+        )
 
     def keep(seq: int | None, chunk: int | None) -> bool:
         if seq is None:

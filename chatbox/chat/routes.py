@@ -28,8 +28,13 @@ def _owned(sid: str):
 @require_user
 def list_sessions():
     sessions = _services().store.list_for_user(g.identity.user_id, LIST_LIMIT)
-    return jsonify(sessions=[session_summary(s) for s in sessions], user_id=g.identity.user_id,
-                   count=len(sessions), limit=LIST_LIMIT, truncated=len(sessions) == LIST_LIMIT)
+    return jsonify(
+        sessions=[session_summary(s) for s in sessions],
+        user_id=g.identity.user_id,
+        count=len(sessions),
+        limit=LIST_LIMIT,
+        truncated=len(sessions) == LIST_LIMIT,
+    )
 
 
 @bp.get("/sessions/<sid>")
@@ -37,8 +42,12 @@ def list_sessions():
 def get_session(sid: str):
     session = _owned(sid)
     messages = _services().store.messages(session)
-    return jsonify(session_id=session.id, name=session.name or "", model_id=session.model_id or "",
-                   messages=[stored_message(m) for m in messages])
+    return jsonify(
+        session_id=session.id,
+        name=session.name or "",
+        model_id=session.model_id or "",
+        messages=[stored_message(m) for m in messages],
+    )
 
 
 @bp.post("/sessions/<sid>/end")
@@ -63,5 +72,6 @@ def shared_session(token: str):
     session = store.by_share_token(token)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Shared session not found")
-    return jsonify(session_id=session.id, name=session.name or "",
-                   messages=[stored_message(m) for m in store.messages(session)])
+    return jsonify(
+        session_id=session.id, name=session.name or "", messages=[stored_message(m) for m in store.messages(session)]
+    )

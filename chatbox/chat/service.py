@@ -29,8 +29,16 @@ log = logging.getLogger("chatbox.chat")
 
 
 class ChatService:
-    def __init__(self, settings, store: SessionStore, hub: Hub, providers: Providers, replies: ReplyStreamer,
-                 takeover: Takeover, metrics=None):
+    def __init__(
+        self,
+        settings,
+        store: SessionStore,
+        hub: Hub,
+        providers: Providers,
+        replies: ReplyStreamer,
+        takeover: Takeover,
+        metrics=None,
+    ):
         self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
         self.replies, self.takeover, self.metrics = replies, takeover, metrics
         self.queues = SessionQueues()
@@ -132,9 +140,13 @@ class ChatService:
 
     def dispatch(self, conn: Connection, frame: Frame) -> None:
         handlers = {
-            "user_message": self._on_user_message, "model_select": self._on_model_select,
-            "help_request": self._on_help_request, "file_upload": self._on_file, "voice_message": self._on_file,
-            "admin_join": self._on_admin_join, "admin_leave": self._on_admin_leave,
+            "user_message": self._on_user_message,
+            "model_select": self._on_model_select,
+            "help_request": self._on_help_request,
+            "file_upload": self._on_file,
+            "voice_message": self._on_file,
+            "admin_join": self._on_admin_join,
+            "admin_leave": self._on_admin_leave,
         }
         handler = handlers.get(frame.type)
         if handler is None:
@@ -217,8 +229,15 @@ class ChatService:
             return resent
         seq = self.store.next_seq(session.id)
         meta = {k: v for k, v in frame.metadata.items()}
-        message = self.store.append(session.id, seq, "user", frame.content, meta_=meta or None,
-                                    file_id=frame.file_id or None, file_url=frame.file_url or None)
+        message = self.store.append(
+            session.id,
+            seq,
+            "user",
+            frame.content,
+            meta_=meta or None,
+            file_id=frame.file_id or None,
+            file_url=frame.file_url or None,
+        )
         self._show(conn, session.id, message, frame)
         self.queue_reply(session, conn.identity.user_id)
         return message
@@ -245,8 +264,9 @@ class ChatService:
         if session.takeover_by:
             self.hub.signal("session_changed", sid=session.id)
             return None
-        return ReplyJob(session.id, self.store.next_seq(session.id), session.model_id or self.providers.default_id,
-                        user_id)
+        return ReplyJob(
+            session.id, self.store.next_seq(session.id), session.model_id or self.providers.default_id, user_id
+        )
 
     def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
         shown = message_frame(sid, message)
@@ -261,8 +281,16 @@ class ChatService:
             raise ProtocolError("INVALID_FORMAT", f"Invalid model ID: {frame.model_id}")
         session = self._session_for(conn, create=True)
         self.store.set_model(session.id, frame.model_id)
-        conn.send(Frame("connection_status", session_id=session.id, content=f"Model changed to {frame.model_id}",
-                        model_id=frame.model_id, sender="ai", timestamp=now()))
+        conn.send(
+            Frame(
+                "connection_status",
+                session_id=session.id,
+                content=f"Model changed to {frame.model_id}",
+                model_id=frame.model_id,
+                sender="ai",
+                timestamp=now(),
+            )
+        )
 
     def _on_help_request(self, conn: Connection, frame: Frame) -> None:
         session = self._session_for(conn, create=False)
@@ -270,9 +298,14 @@ class ChatService:
             self.hub.signal("session_changed", sid=session.id, help=True)
             if self.notifier:
                 self.notifier.help_requested(self.store.get(session.id))
-        ack = Frame("connection_status", session_id=session.id, sender="ai", timestamp=now(),
-                    content="Help request sent. An administrator will join your session shortly.",
-                    metadata={"help_requested": "true"})
+        ack = Frame(
+            "connection_status",
+            session_id=session.id,
+            sender="ai",
+            timestamp=now(),
+            content="Help request sent. An administrator will join your session shortly.",
+            metadata={"help_requested": "true"},
+        )
         self.hub.broadcast(session.id, ack)
 
     def _on_file(self, conn: Connection, frame: Frame) -> None:
@@ -287,8 +320,9 @@ class ChatService:
         if frame.type == "voice_message":
             meta["kind"] = "voice"
         seq = self.store.next_seq(session.id)
-        message = self.store.append(session.id, seq, "user", frame.content, meta_=meta, file_id=frame.file_id,
-                                    file_url=frame.file_url)
+        message = self.store.append(
+            session.id, seq, "user", frame.content, meta_=meta, file_id=frame.file_id, file_url=frame.file_url
+        )
         self._show(conn, session.id, message, frame)
         if frame.type == "voice_message":
             voice.hear(self, conn, session, message)

@@ -19,8 +19,10 @@ from chatbox.chat.protocol import Frame
 
 log = logging.getLogger("chatbox.socket")
 sock = Sock()
-CONNECTION_LIMIT_NOTICE = ("Connection limit reached. You have reached the maximum number of simultaneous connections. "
-                           "Close an existing connection to open a new one.")
+CONNECTION_LIMIT_NOTICE = (
+    "Connection limit reached. You have reached the maximum number of simultaneous connections. "
+    "Close an existing connection to open a new one."
+)
 
 
 def _services():
@@ -49,11 +51,16 @@ def check_socket_request():
     if len(services.hub.connections) >= settings.max_connections:
         services.metrics.rate_limited("connection")
         services.alert("connection_cap", limit=settings.max_connections)
-        return Response(f"Server at capacity ({settings.max_connections} connections), try again later", 503,
-                        mimetype="text/plain", headers={"Retry-After": "5"})
+        return Response(
+            f"Server at capacity ({settings.max_connections} connections), try again later",
+            503,
+            mimetype="text/plain",
+            headers={"Retry-After": "5"},
+        )
     conn_id = services.lifecycle.new_connection_id()
-    if not services.bus.slot_acquire("user:" + identity.user_id, conn_id, settings.max_connections_per_user,
-                                     services.lifecycle.slot_ttl):
+    if not services.bus.slot_acquire(
+        "user:" + identity.user_id, conn_id, settings.max_connections_per_user, services.lifecycle.slot_ttl
+    ):
         services.metrics.rate_limited("connection")
         services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
         return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
@@ -73,8 +80,9 @@ def _last_seq() -> int | None:
 def chat_socket(ws):
     services = _services()
     settings = services.settings
-    conn = Connection(ws, g.socket_identity, settings.ping_interval, settings.pong_wait,
-                      on_sent=services.metrics.sent.inc)
+    conn = Connection(
+        ws, g.socket_identity, settings.ping_interval, settings.pong_wait, on_sent=services.metrics.sent.inc
+    )
     conn.id = g.socket_id
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
@@ -88,8 +96,13 @@ def chat_socket(ws):
         pass
     except Exception:
         log.exception("socket handler failed", extra={"session_id": conn.session_id})
-        conn.send(Frame("error", sender="ai", error={"code": "SERVICE_ERROR", "recoverable": True,
-                                                     "message": "An unexpected error occurred"}))
+        conn.send(
+            Frame(
+                "error",
+                sender="ai",
+                error={"code": "SERVICE_ERROR", "recoverable": True, "message": "An unexpected error occurred"},
+            )
+        )
     finally:
         services.hub.connections.discard(conn)
         services.metrics.socket_closed()

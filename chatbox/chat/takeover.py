@@ -32,9 +32,11 @@ class Takeover:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if not self.store.take_over(sid, admin.user_id, admin.display_name):
             holder = self.store.head(sid)
-            raise TakeoverError(409, "ALREADY_ASSISTED",
-                                f"session already assisted by another admin: {holder.takeover_name} "
-                                f"({holder.takeover_by})")
+            raise TakeoverError(
+                409,
+                "ALREADY_ASSISTED",
+                f"session already assisted by another admin: {holder.takeover_name} ({holder.takeover_by})",
+            )
         self.hub.signal("cancel_reply", sid=sid, reason="takeover")
         self._wait_for_reply_to_stop(sid)
         audit(sid, "takeover_start", admin)
@@ -46,9 +48,17 @@ class Takeover:
         """The Go admin_join/admin_leave frame (name cut to 100 bytes in the text, whole in the metadata)."""
         name = admin.display_name
         short = name.encode()[:100].decode(errors="ignore")
-        self.hub.broadcast(sid, Frame(kind, session_id=sid, sender="admin", timestamp=now(),
-                                      content=f"Administrator {short} {what}",
-                                      metadata={"admin_id": admin.user_id, "admin_name": name}))
+        self.hub.broadcast(
+            sid,
+            Frame(
+                kind,
+                session_id=sid,
+                sender="admin",
+                timestamp=now(),
+                content=f"Administrator {short} {what}",
+                metadata={"admin_id": admin.user_id, "admin_name": name},
+            ),
+        )
         self.hub.signal("session_changed", sid=sid)
 
     def _wait_for_reply_to_stop(self, sid: str, timeout: float = 3.0) -> None:
@@ -79,13 +89,26 @@ class Takeover:
         seq = self.store.next_seq(sid)
         meta = {"admin_id": admin.user_id, "admin_name": admin.display_name}
         message = self.store.append(sid, seq, "admin", text, meta_=meta)
-        frame = Frame("ai_response", session_id=sid, content=text, sender="admin", timestamp=now(), metadata=meta,
-                      extra={"seq": seq, "message_id": message.message_id})
+        frame = Frame(
+            "ai_response",
+            session_id=sid,
+            content=text,
+            sender="admin",
+            timestamp=now(),
+            metadata=meta,
+            extra={"seq": seq, "message_id": message.message_id},
+        )
         self.hub.broadcast(sid, frame, origin=origin)
         self.hub.signal("session_changed", sid=sid)
         return seq
 
 
 def audit(sid: str, action: str, admin, detail: str = "") -> None:
-    AuditEntry(session_id=sid, action=action, admin_id=admin.user_id, admin_name=admin.display_name, ts=utcnow(),
-               detail=detail or None).save()
+    AuditEntry(
+        session_id=sid,
+        action=action,
+        admin_id=admin.user_id,
+        admin_name=admin.display_name,
+        ts=utcnow(),
+        detail=detail or None,
+    ).save()

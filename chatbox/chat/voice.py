@@ -20,10 +20,13 @@ from chatbox.store import PlainMessage
 
 log = logging.getLogger("chatbox.voice")
 
-NO_TRANSCRIPTION = ("Your voice message was saved, but it cannot be understood yet (voice transcription is not "
-                    "available). Please type your message.")
-NOT_TRANSCRIBED = ("Your voice message was saved, but it could not be transcribed. Please try again or type your "
-                   "message.")
+NO_TRANSCRIPTION = (
+    "Your voice message was saved, but it cannot be understood yet (voice transcription is not "
+    "available). Please type your message."
+)
+NOT_TRANSCRIBED = (
+    "Your voice message was saved, but it could not be transcribed. Please try again or type your message."
+)
 
 
 def hear(chat, conn: Connection, session: Session, message: PlainMessage) -> None:

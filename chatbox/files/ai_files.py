@@ -47,8 +47,16 @@ class AiFiles:
         except ApiError as exc:  # Refused by the content checks, or storage unavailable
             why = _clause(exc.message)
         log.info("AI file not kept: %s", why, extra={"session_id": sid})
-        self.files.hub.broadcast(sid, Frame("notification", session_id=sid, sender="system", timestamp=now(),
-                                            content=f"The assistant sent a file that was not kept: {why}."))
+        self.files.hub.broadcast(
+            sid,
+            Frame(
+                "notification",
+                session_id=sid,
+                sender="system",
+                timestamp=now(),
+                content=f"The assistant sent a file that was not kept: {why}.",
+            ),
+        )
         return None
 
     def _bytes(self, ai_file: AiFile) -> tuple[bytes, str]:

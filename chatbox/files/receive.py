@@ -28,7 +28,7 @@ from werkzeug.sansio.multipart import (
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
 
 READ_SIZE = 64 * 1024
-FIELD_LIMIT = 1024       # bytes of one text field (session_id and the like)
+FIELD_LIMIT = 1024  # bytes of one text field (session_id and the like)
 MAX_PARTS = 16
 ENVELOPE_SLACK = 64 * 1024  # multipart headers and fields on top of the file itself
 
@@ -66,7 +66,7 @@ class _Upload:
     def __init__(self, spool_dir: str, max_size: int):
         self.spool_dir, self.max_size = spool_dir, max_size
         self.fields: dict[str, str] = {}
-        self.part: str | None = None      # "file", a field name, or "" for a part we ignore
+        self.part: str | None = None  # "file", a field name, or "" for a part we ignore
         self.handle: BinaryIO | None = None
         self.path = ""
         self.name = ""
@@ -94,8 +94,9 @@ class _Upload:
         if self.part == "file":
             self.size += len(data)
             if self.size > self.max_size:
-                raise Refused(413, "TOO_LARGE", f"The file is larger than the upload limit of "
-                                                f"{human_size(self.max_size)}")
+                raise Refused(
+                    413, "TOO_LARGE", f"The file is larger than the upload limit of {human_size(self.max_size)}"
+                )
             self.digest.update(data)
             self.inspector.feed(data)
             self.handle.write(data)
@@ -110,8 +111,14 @@ class _Upload:
             raise Refused(400, "MISSING_FILE", "No file in the upload: send it in a multipart field named 'file'")
         self.handle.close()
         mime = self.inspector.finish()
-        return Received(self.path, self.name, self.size, self.digest.hexdigest(), mime,
-                        {k: v.strip() for k, v in self.fields.items()})
+        return Received(
+            self.path,
+            self.name,
+            self.size,
+            self.digest.hexdigest(),
+            mime,
+            {k: v.strip() for k, v in self.fields.items()},
+        )
 
     def abandon(self) -> None:
         if self.handle is not None:
@@ -127,8 +134,7 @@ def _read(stream: BinaryIO) -> bytes:
         raise Refused(400, "INTERRUPTED", "The upload was interrupted before it finished") from None
 
 
-def receive(stream: BinaryIO, content_type: str, content_length: int | None, spool_dir: str,
-            max_size: int) -> Received:
+def receive(stream: BinaryIO, content_type: str, content_length: int | None, spool_dir: str, max_size: int) -> Received:
     """Read a multipart body into a checked temp file.
 
     Raises Refused: 400 (not multipart, malformed, no file, empty, bad name), 413 (too large), 415 (type).
@@ -155,8 +161,9 @@ def receive(stream: BinaryIO, content_type: str, content_length: int | None, spo
         return upload.result()
     except (ValueError, UnicodeDecodeError, LookupError):
         upload.abandon()
-        raise Refused(400, "MALFORMED", "The upload is not valid multipart/form-data (the body was cut short or "
-                                        "badly formed)") from None
+        raise Refused(
+            400, "MALFORMED", "The upload is not valid multipart/form-data (the body was cut short or badly formed)"
+        ) from None
     except RequestEntityTooLarge:
         upload.abandon()
         raise Refused(400, "TOO_MANY_PARTS", f"The upload has more than {MAX_PARTS} parts") from None

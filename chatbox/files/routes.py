@@ -24,8 +24,9 @@ def upload():
     files = _files()
     received = files.receive(request.stream, request.content_type or "", request.content_length)
     record = files.keep(g.identity, received)
-    return jsonify(file_id=record.id, file_url=files.url_for(record.id), name=record.name, size=record.size,
-                   mime=record.mime)
+    return jsonify(
+        file_id=record.id, file_url=files.url_for(record.id), name=record.name, size=record.size, mime=record.mime
+    )
 
 
 @bp.get("/files/<file_id>")
@@ -46,8 +47,15 @@ def download(file_id: str):
     if path is None:
         current_app.logger.error("stored bytes missing for file %s", record.id)
         raise NOT_FOUND
-    response = send_file(path, mimetype=record.mime, as_attachment=not inline, download_name=record.name,
-                         conditional=True, etag=record.sha256, max_age=0)
+    response = send_file(
+        path,
+        mimetype=record.mime,
+        as_attachment=not inline,
+        download_name=record.name,
+        conditional=True,
+        etag=record.sha256,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["Cache-Control"] = "private, no-cache"

@@ -60,13 +60,17 @@ class FileService:
         finally:
             received.discard()
 
-    def keep_bytes(self, owner: str, sid: str | None, name: str, data: bytes, declared: str = "",
-                   origin: str = "ai") -> FileRecord:
+    def keep_bytes(
+        self, owner: str, sid: str | None, name: str, data: bytes, declared: str = "", origin: str = "ai"
+    ) -> FileRecord:
         """Store bytes produced by us or a provider, under the same checks as an upload. Raises Refused."""
         name = check_name(name)
         if len(data) > self.settings.upload_max_size:
-            raise Refused(413, "TOO_LARGE", f"The file is larger than the upload limit of "
-                                            f"{human_size(self.settings.upload_max_size)}")
+            raise Refused(
+                413,
+                "TOO_LARGE",
+                f"The file is larger than the upload limit of {human_size(self.settings.upload_max_size)}",
+            )
         inspector = Inspector(name, declared)
         inspector.feed(data)
         mime = inspector.finish()
@@ -85,14 +89,27 @@ class FileService:
             self.store.put(key, received.path, received.mime)
         except Exception:  # any store failure means the same thing to the user
             log.exception("file storage failed", extra={"file_id": file_id, "store": self.store.kind})
-            raise ApiError(503, "STORAGE_UNAVAILABLE", "File storage is unavailable right now; please try again "
-                                                       "later") from None
-        record = FileRecord(id=file_id, owner=owner, session=sid, key=key, store=self.store.kind,
-                            name=received.name, size=received.size, mime=received.mime, sha256=received.sha256,
-                            origin=origin, created=_utcnow())
+            raise ApiError(
+                503, "STORAGE_UNAVAILABLE", "File storage is unavailable right now; please try again later"
+            ) from None
+        record = FileRecord(
+            id=file_id,
+            owner=owner,
+            session=sid,
+            key=key,
+            store=self.store.kind,
+            name=received.name,
+            size=received.size,
+            mime=received.mime,
+            sha256=received.sha256,
+            origin=origin,
+            created=_utcnow(),
+        )
         record.save(force_insert=True)
-        log.info("file stored", extra={"file_id": file_id, "size": received.size, "mime": received.mime,
-                                       "session_id": sid or ""})
+        log.info(
+            "file stored",
+            extra={"file_id": file_id, "size": received.size, "mime": received.mime, "session_id": sid or ""},
+        )
         return record
 
     def get(self, file_id: str) -> FileRecord | None:
@@ -154,8 +171,9 @@ class FileService:
         frame.file_url = self.url_for(file_id)
         frame.metadata.update(filename=record.name, mime_type=record.mime, size=str(record.size))
 
-    def publish_ai_file(self, sid: str, data: bytes, name: str, mime: str = "", content: str = "",
-                        model_id: str = "") -> Frame:
+    def publish_ai_file(
+        self, sid: str, data: bytes, name: str, mime: str = "", content: str = "", model_id: str = ""
+    ) -> Frame:
         """Store a file a provider produced for a session and send it as a complete ``ai_response`` with
         ``file_url`` to every socket of the session. Raises Refused when the bytes fail the upload checks."""
         session = self.sessions.get(sid)
@@ -165,11 +183,21 @@ class FileService:
         url = self.url_for(record.id)
         seq = self.sessions.next_seq(sid)
         meta = {"filename": record.name, "mime_type": record.mime, "size": str(record.size)}
-        message = self.sessions.append(sid, seq, "ai", content, file_id=record.id, file_url=url, model_id=model_id,
-                                       meta_=meta)
-        frame = Frame("ai_response", session_id=sid, content=content, file_id=record.id, file_url=url,
-                      model_id=model_id, sender="ai", timestamp=now(), metadata={"done": "true", **meta},
-                      extra={"seq": seq, "message_id": message.message_id})
+        message = self.sessions.append(
+            sid, seq, "ai", content, file_id=record.id, file_url=url, model_id=model_id, meta_=meta
+        )
+        frame = Frame(
+            "ai_response",
+            session_id=sid,
+            content=content,
+            file_id=record.id,
+            file_url=url,
+            model_id=model_id,
+            sender="ai",
+            timestamp=now(),
+            metadata={"done": "true", **meta},
+            extra={"seq": seq, "message_id": message.message_id},
+        )
         self.hub.broadcast(sid, frame)
         self.hub.signal("session_changed", sid=sid)
         return frame

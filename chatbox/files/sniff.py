@@ -16,18 +16,43 @@ from chatbox.ops.http import ApiError
 
 HEAD_SIZE = 8192  # bytes looked at to decide the type
 
-EXECUTABLE_EXTENSIONS = {"exe", "bat", "cmd", "com", "scr", "vbs", "vbe", "js", "jse", "jar", "sh", "bin", "app",
-                         "msi", "ps1", "hta", "wsf", "cpl", "dll", "pif", "lnk"}
+EXECUTABLE_EXTENSIONS = {
+    "exe",
+    "bat",
+    "cmd",
+    "com",
+    "scr",
+    "vbs",
+    "vbe",
+    "js",
+    "jse",
+    "jar",
+    "sh",
+    "bin",
+    "app",
+    "msi",
+    "ps1",
+    "hta",
+    "wsf",
+    "cpl",
+    "dll",
+    "pif",
+    "lnk",
+}
 HTML_EXTENSIONS = {"html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml"}
 AUDIO_EXTENSIONS = {"mp3", "wav", "weba", "ogg", "oga", "opus", "aac", "m4a"}
 
-OOXML = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+OOXML = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 OLE = {"doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint"}
 
-ALLOWED_KINDS = ("images (JPEG, PNG, GIF, WebP), PDF, Word/Excel/PowerPoint, plain text, CSV, JSON, "
-                 "audio (MP3, WAV, WebM, Ogg, AAC, M4A), video (MP4, WebM, Ogg), zip, gzip and tar archives")
+ALLOWED_KINDS = (
+    "images (JPEG, PNG, GIF, WebP), PDF, Word/Excel/PowerPoint, plain text, CSV, JSON, "
+    "audio (MP3, WAV, WebM, Ogg, AAC, M4A), video (MP4, WebM, Ogg), zip, gzip and tar archives"
+)
 
 _MACHO = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 _SCRIPT_MARKERS = re.compile(rb"<script|javascript:|vbscript:|\bon(?:error|load)\s*=", re.IGNORECASE)
@@ -72,8 +97,11 @@ def check_name(name: str) -> str:
     parts = extensions(name)
     risky = [part for part in parts if part in EXECUTABLE_EXTENSIONS]
     if risky:
-        raise _refuse(415, "EXECUTABLE_NAME", f"The file name has an executable extension (.{risky[0]}); "
-                                              "programs and scripts are not accepted")
+        raise _refuse(
+            415,
+            "EXECUTABLE_NAME",
+            f"The file name has an executable extension (.{risky[0]}); programs and scripts are not accepted",
+        )
     last = parts[-1] if parts else ""
     if last in ("svg", "svgz"):
         raise _refuse(415, "SVG_NOT_ALLOWED", "SVG images are not accepted (they can carry scripts)")
@@ -100,8 +128,9 @@ def _binary_type(head: bytes, ext: str, audio: bool) -> str | None:
         return OOXML.get(ext, "application/zip")
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         if ext not in OLE:
-            raise _refuse(415, "TYPE_NOT_ALLOWED", "This Office-style container is only accepted as a .doc, .xls "
-                                                   "or .ppt file")
+            raise _refuse(
+                415, "TYPE_NOT_ALLOWED", "This Office-style container is only accepted as a .doc, .xls or .ppt file"
+            )
         return OLE[ext]
     if head.startswith(b"\x1f\x8b"):
         return "application/gzip"
@@ -221,11 +250,18 @@ class Inspector:
         # Keep a short tail so a marker split across two reads is still found.
         window = self._tail + data
         if _SCRIPT_MARKERS.search(window):
-            raise _refuse(415, "SCRIPT_IN_CONTENT", "The file contains script code (a <script> tag, a javascript: "
-                                                    "link or an onerror/onload handler), which is not accepted")
+            raise _refuse(
+                415,
+                "SCRIPT_IN_CONTENT",
+                "The file contains script code (a <script> tag, a javascript: "
+                "link or an onerror/onload handler), which is not accepted",
+            )
         self._tail = window[-32:]
 
     @staticmethod
     def _binary_in_text() -> Refused:
-        return _refuse(415, "TYPE_NOT_ALLOWED", "The file starts as text but contains binary data; this type of "
-                                                "file is not allowed")
+        return _refuse(
+            415,
+            "TYPE_NOT_ALLOWED",
+            "The file starts as text but contains binary data; this type of file is not allowed",
+        )

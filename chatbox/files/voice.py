@@ -64,8 +64,9 @@ def _audio_config(settings, key: str, wanted: str):
     config = next((p for p in settings.providers if p.id == wanted), None)
     if config is None or config.type != "openai":
         configured = ", ".join(f"{p.id} ({p.type})" for p in settings.providers) or "none"
-        raise SettingsError(f"{key} {wanted!r} must be the id of a configured openai-type LLM "
-                            f"provider (configured: {configured})")
+        raise SettingsError(
+            f"{key} {wanted!r} must be the id of a configured openai-type LLM provider (configured: {configured})"
+        )
     return config
 
 
@@ -88,5 +89,6 @@ def build_speaker(settings, files: FileService, queues) -> Speaker | None:
     config = _audio_config(settings, "TTS_PROVIDER", settings.tts_provider)
     from chatbox.integrations.openai_transcribe import OpenAIAudio
 
-    return Speaker(files, OpenAIAudio(config, settings.transcription_model), queues, settings.tts_model,
-                   settings.tts_voice)
+    return Speaker(
+        files, OpenAIAudio(config, settings.transcription_model), queues, settings.tts_model, settings.tts_voice
+    )

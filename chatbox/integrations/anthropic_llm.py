@@ -44,14 +44,21 @@ def to_messages(turns: list[Turn]) -> tuple[str, list[dict]]:
 class AnthropicProvider(Provider):
     def __init__(self, config, read_timeout: float):
         super().__init__(config)
-        self.client = anthropic.Anthropic(base_url=sdk_base_url(config.endpoint), api_key=config.api_key,
-                                          max_retries=0,
-                                          timeout=httpx2.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
+        self.client = anthropic.Anthropic(
+            base_url=sdk_base_url(config.endpoint),
+            api_key=config.api_key,
+            max_retries=0,
+            timeout=httpx2.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+        )
 
     def stream(self, request: ReplyRequest) -> Iterator[Delta]:
         system, messages = to_messages(request.turns)
-        options: dict = {"model": self.config.model, "max_tokens": self.config.max_tokens, "messages": messages,
-                         "stream": True}
+        options: dict = {
+            "model": self.config.model,
+            "max_tokens": self.config.max_tokens,
+            "messages": messages,
+            "stream": True,
+        }
         if system:
             options["system"] = system
         if self.config.temperature is not None:
@@ -74,8 +81,9 @@ class AnthropicProvider(Provider):
             if exc.status_code == 200:  # an ``error`` event inside the stream (e.g. overloaded_error)
                 shown = redact(str(exc.body), [self.config.api_key])[:BODY_LIMIT]
                 raise ProviderError(f"Anthropic stream error event: {shown}", retryable=True) from None
-            raise status_error("Anthropic", exc.status_code, _body(exc), exc.response.headers,
-                               [self.config.api_key]) from None
+            raise status_error(
+                "Anthropic", exc.status_code, _body(exc), exc.response.headers, [self.config.api_key]
+            ) from None
         except anthropic.APIConnectionError as exc:  # APITimeoutError included
             unwrap_interrupt(exc)
             raise connection_error("Anthropic", exc.__cause__ or exc) from None

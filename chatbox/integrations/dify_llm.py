@@ -60,15 +60,21 @@ class DifyProvider(Provider):
                 raise
 
     def _stream(self, request: ReplyRequest, conversation: str) -> Iterator[Delta]:
-        body = {"inputs": {}, "query": build_query(request.turns, bool(conversation)), "response_mode": "streaming",
-                "conversation_id": conversation, "user": request.user_id}
+        body = {
+            "inputs": {},
+            "query": build_query(request.turns, bool(conversation)),
+            "response_mode": "streaming",
+            "conversation_id": conversation,
+            "user": request.user_id,
+        }
         headers = {"Authorization": f"Bearer {self.config.api_key}", "Accept": "text/event-stream"}
         try:
             with self.http.stream("POST", self.url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     response.read()
-                    error = status_error("Dify", response.status_code, response.text, response.headers,
-                                         [self.config.api_key])
+                    error = status_error(
+                        "Dify", response.status_code, response.text, response.headers, [self.config.api_key]
+                    )
                     error.status = response.status_code
                     raise error
                 yield from self._events(response, request)
@@ -93,14 +99,20 @@ class DifyProvider(Provider):
             elif kind == "message_end":
                 usage = (event.get("metadata") or {}).get("usage") or {}
                 if usage.get("total_tokens"):
-                    yield Delta(usage=Usage(int(usage.get("prompt_tokens") or 0),
-                                            int(usage.get("completion_tokens") or 0), int(usage["total_tokens"])))
+                    yield Delta(
+                        usage=Usage(
+                            int(usage.get("prompt_tokens") or 0),
+                            int(usage.get("completion_tokens") or 0),
+                            int(usage["total_tokens"]),
+                        )
+                    )
                 return
             elif kind == "error":
                 status = int(event.get("status") or 500)
                 shown = redact(f"{event.get('code', '')}: {event.get('message', '')}", [self.config.api_key])
-                raise ProviderError(f"Dify stream error (status {status}): {shown[:300]}",
-                                    retryable=retryable_status(status))
+                raise ProviderError(
+                    f"Dify stream error (status {status}): {shown[:300]}", retryable=retryable_status(status)
+                )
         raise ProviderError("Dify stream ended without message_end", retryable=True)
 
     def _file(self, event: dict) -> AiFile:

@@ -29,8 +29,12 @@ class Usage:
     estimated: bool = False
 
     def as_dict(self) -> dict:
-        return {"prompt": self.prompt_tokens, "completion": self.completion_tokens, "total": self.total_tokens,
-                "estimated": self.estimated}
+        return {
+            "prompt": self.prompt_tokens,
+            "completion": self.completion_tokens,
+            "total": self.total_tokens,
+            "estimated": self.estimated,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,11 @@ class DemoProvider(Provider):
         question = next((t.content for t in reversed(turns) if t.role == "user"), "")
         earlier = sum(1 for t in turns if t.role == "user") - 1
         quoted = question if len(question) <= 200 else question[:197] + "..."
-        return (f'[demo model] You said: "{quoted}". I am the built-in demo model, so this answer is canned: '
-                f"configure an OpenAI, Anthropic or Dify provider to get real replies. "
-                f"I can see {earlier} earlier message{'s' if earlier != 1 else ''} from you in this conversation.")
+        return (
+            f'[demo model] You said: "{quoted}". I am the built-in demo model, so this answer is canned: '
+            f"configure an OpenAI, Anthropic or Dify provider to get real replies. "
+            f"I can see {earlier} earlier message{'s' if earlier != 1 else ''} from you in this conversation."
+        )
 
     def stream(self, request: ReplyRequest) -> Iterator[Delta]:
         text = self.reply_for(request.turns)

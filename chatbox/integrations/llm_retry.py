@@ -69,8 +69,11 @@ def status_error(vendor: str, status: int, body: str, headers, secrets: Iterable
     shown = redact(" ".join((body or "").split()), secrets)
     if len(shown) > BODY_LIMIT:
         shown = shown[:BODY_LIMIT] + "…"
-    return ProviderError(f"{vendor} API error (status {status}): {shown}", retryable=retryable_status(status),
-                         retry_after=parse_retry_after(headers))
+    return ProviderError(
+        f"{vendor} API error (status {status}): {shown}",
+        retryable=retryable_status(status),
+        retry_after=parse_retry_after(headers),
+    )
 
 
 def connection_error(vendor: str, exc: BaseException) -> ProviderError:
@@ -100,8 +103,15 @@ class ResilientStreams:
     counted by ReplyStreamer).
     """
 
-    def __init__(self, providers, metrics=None, sleep: Callable[[float], None] = gevent.sleep, attempts: int = 3,
-                 base_delay: float = 1.0, max_delay: float = 30.0):
+    def __init__(
+        self,
+        providers,
+        metrics=None,
+        sleep: Callable[[float], None] = gevent.sleep,
+        attempts: int = 3,
+        base_delay: float = 1.0,
+        max_delay: float = 30.0,
+    ):
         self.providers, self.metrics, self.sleep = providers, metrics, sleep
         self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
 
@@ -120,8 +130,13 @@ class ResilientStreams:
                 fallback = provider.config.fallback
                 if started or not fallback or fallback in tried or fallback not in self.providers:
                     raise
-                log.warning("provider %s failed before its first token (%s); failing over to %s", provider.id,
-                            exc, fallback, extra={"session_id": request.session_id})
+                log.warning(
+                    "provider %s failed before its first token (%s); failing over to %s",
+                    provider.id,
+                    exc,
+                    fallback,
+                    extra={"session_id": request.session_id},
+                )
                 self._observe("error", provider)
                 provider = self.providers.get(fallback)
                 request = _with_system_prompt(request, provider.config.system_prompt)
@@ -139,8 +154,14 @@ class ResilientStreams:
                 if started or not exc.retryable or attempt == self.attempts:
                     raise
                 delay = self._delay(attempt, exc.retry_after)
-                log.warning("provider %s attempt %d failed (%s); retrying in %.1fs", provider.id, attempt, exc, delay,
-                            extra={"session_id": request.session_id})
+                log.warning(
+                    "provider %s attempt %d failed (%s); retrying in %.1fs",
+                    provider.id,
+                    attempt,
+                    exc,
+                    delay,
+                    extra={"session_id": request.session_id},
+                )
                 self._observe("error", provider)
                 self.sleep(delay)
 

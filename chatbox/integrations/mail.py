@@ -41,5 +41,10 @@ class OutboxMail(Mailer):
 
     def send(self, message: EmailMessage) -> None:
         self.sent.append(message)
-        log.info("outbox email %s", json.dumps({"channel": "email", "to": message.to, "subject": message.subject,
-                                                "text": message.text}, ensure_ascii=False))
+        log.info(
+            "outbox email %s",
+            json.dumps(
+                {"channel": "email", "to": message.to, "subject": message.subject, "text": message.text},
+                ensure_ascii=False,
+            ),
+        )

@@ -23,13 +23,21 @@ class OpenAIProvider(Provider):
     def __init__(self, config, read_timeout: float):
         super().__init__(config)
         # Local OpenAI-compatible servers often need no key, but the SDK refuses an empty one.
-        self.client = openai.OpenAI(base_url=config.endpoint, api_key=config.api_key or "unused", max_retries=0,
-                                    timeout=httpx2.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
+        self.client = openai.OpenAI(
+            base_url=config.endpoint,
+            api_key=config.api_key or "unused",
+            max_retries=0,
+            timeout=httpx2.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+        )
 
     def stream(self, request: ReplyRequest) -> Iterator[Delta]:
-        options = {"model": self.config.model, "stream": True, "stream_options": {"include_usage": True},
-                   "messages": [{"role": t.role, "content": t.content} for t in request.turns],
-                   "max_tokens": self.config.max_tokens}
+        options = {
+            "model": self.config.model,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": t.role, "content": t.content} for t in request.turns],
+            "max_tokens": self.config.max_tokens,
+        }
         if self.config.temperature is not None:
             options["temperature"] = self.config.temperature
         usage, finished = None, False
@@ -37,15 +45,19 @@ class OpenAIProvider(Provider):
             with self.client.chat.completions.create(**options) as chunks:
                 for chunk in chunks:
                     if chunk.usage:
-                        usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0,
-                                      chunk.usage.total_tokens or 0)
+                        usage = Usage(
+                            chunk.usage.prompt_tokens or 0,
+                            chunk.usage.completion_tokens or 0,
+                            chunk.usage.total_tokens or 0,
+                        )
                     for choice in chunk.choices[:1]:
                         finished = finished or bool(choice.finish_reason)
                         if choice.delta and choice.delta.content:
                             yield Delta(text=choice.delta.content)
         except openai.APIStatusError as exc:
-            raise status_error("OpenAI", exc.status_code, _body(exc), exc.response.headers,
-                               [self.config.api_key]) from None
+            raise status_error(
+                "OpenAI", exc.status_code, _body(exc), exc.response.headers, [self.config.api_key]
+            ) from None
         except openai.APIConnectionError as exc:  # APITimeoutError included
             unwrap_interrupt(exc)
             raise connection_error("OpenAI", exc.__cause__ or exc) from None

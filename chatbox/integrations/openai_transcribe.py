@@ -19,14 +19,16 @@ class OpenAIAudio:
     def __init__(self, config: ProviderConfig, model: str, timeout: float = 60.0):
         self.model = model
         # One retry: a voice note waits in the user's socket handler, so a long retry ladder helps nobody.
-        self.client = openai.OpenAI(base_url=config.endpoint, api_key=config.api_key or "unset", max_retries=1,
-                                    timeout=timeout)
+        self.client = openai.OpenAI(
+            base_url=config.endpoint, api_key=config.api_key or "unset", max_retries=1, timeout=timeout
+        )
 
     def transcribe(self, name: str, data: bytes, mime: str) -> str:
         """The spoken words of an audio file. Raises SpeechError."""
         try:
-            result = self.client.audio.transcriptions.create(model=self.model, file=(name, data, mime),
-                                                             response_format="json")
+            result = self.client.audio.transcriptions.create(
+                model=self.model, file=(name, data, mime), response_format="json"
+            )
         except openai.OpenAIError as exc:
             raise SpeechError(f"transcription failed: {type(exc).__name__}: {str(exc)[:500]}") from None
         text = result if isinstance(result, str) else getattr(result, "text", "")

@@ -106,9 +106,12 @@ class RedisBus(Bus):
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)
         if self._pubsub is None:
-            self._pubsub = _GapAwarePubSub(self._redis.connection_pool, self._gap,
-                                           event_dispatcher=self._redis._event_dispatcher,
-                                           ignore_subscribe_messages=True)
+            self._pubsub = _GapAwarePubSub(
+                self._redis.connection_pool,
+                self._gap,
+                event_dispatcher=self._redis._event_dispatcher,
+                ignore_subscribe_messages=True,
+            )
             self._pubsub.psubscribe(PREFIX + "ev:*")
             self._pubsub.armed = True
             self._listener = threading.Thread(target=self._listen, name="redis-bus", daemon=True)

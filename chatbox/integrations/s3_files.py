@@ -15,8 +15,9 @@ from chatbox.integrations.files import FileStore
 LINK_SECONDS = 300  # a presigned link outlives the page view that asked for it, not much more
 
 # One part in memory at a time: boto3's default (10 threads x 8 MB) would hold 80 MB for one big upload.
-_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
-                           max_concurrency=1, use_threads=False)
+_TRANSFER = TransferConfig(
+    multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=1, use_threads=False
+)
 
 
 class S3Files(FileStore):
@@ -25,9 +26,14 @@ class S3Files(FileStore):
     def __init__(self, settings):
         self.bucket = settings.s3_bucket
         self.sse = settings.s3_sse
-        options = {"region_name": settings.s3_region or None,
-                   "config": Config(signature_version="s3v4", retries={"max_attempts": 3},
-                                    s3={"addressing_style": "path" if settings.s3_endpoint else "auto"})}
+        options = {
+            "region_name": settings.s3_region or None,
+            "config": Config(
+                signature_version="s3v4",
+                retries={"max_attempts": 3},
+                s3={"addressing_style": "path" if settings.s3_endpoint else "auto"},
+            ),
+        }
         if settings.s3_endpoint:
             options["endpoint_url"] = settings.s3_endpoint
         if settings.s3_access_key_id:
@@ -52,8 +58,12 @@ class S3Files(FileStore):
 
     def link(self, key: str, name: str, mime: str, inline: bool) -> str | None:
         disposition = "inline" if inline else "attachment"
-        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": mime,
-                  "ResponseContentDisposition": f"{disposition}; filename*=UTF-8''{quote(name, safe='')}"}
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": mime,
+            "ResponseContentDisposition": f"{disposition}; filename*=UTF-8''{quote(name, safe='')}",
+        }
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=LINK_SECONDS)
 
     def delete(self, key: str) -> None:

@@ -38,5 +38,6 @@ class OutboxSms(SmsSender):
 
     def send(self, message: SmsMessage) -> None:
         self.sent.append(message)
-        log.info("outbox sms %s", json.dumps({"channel": "sms", "to": message.to, "body": message.body},
-                                             ensure_ascii=False))
+        log.info(
+            "outbox sms %s", json.dumps({"channel": "sms", "to": message.to, "body": message.body}, ensure_ascii=False)
+        )

@@ -21,8 +21,11 @@ class TwilioSms(SmsSender):
     def __init__(self, settings, http_client=None, timeout: float = 30.0):
         self.from_number = settings.sms_from_number
         self._secrets = [s for s in (settings.sms_account_sid, settings.sms_auth_token) if s]
-        self.client = Client(settings.sms_account_sid, settings.sms_auth_token,
-                             http_client=http_client or TwilioHttpClient(timeout=timeout))
+        self.client = Client(
+            settings.sms_account_sid,
+            settings.sms_auth_token,
+            http_client=http_client or TwilioHttpClient(timeout=timeout),
+        )
 
     def send(self, message: SmsMessage) -> None:
         self.client.messages.create(to=message.to, from_=self.from_number, body=message.body)

@@ -26,10 +26,18 @@ def init_app(app, settings) -> Notifier:
     _check(settings)
     rules = parse_rules(settings.notify_rules)
     services = app.extensions["chatbox"]
-    notifier = Notifier(settings, services.store, _mailer(app, settings), _sms(settings), rules,
-                        registry=services.metrics.registry, bus=services.bus)
-    router = AlertRouter(settings, notifier, affected_now=lambda: len(
-        {conn.identity.user_id for conn in list(services.hub.connections)}))
+    notifier = Notifier(
+        settings,
+        services.store,
+        _mailer(app, settings),
+        _sms(settings),
+        rules,
+        registry=services.metrics.registry,
+        bus=services.bus,
+    )
+    router = AlertRouter(
+        settings, notifier, affected_now=lambda: len({conn.identity.user_id for conn in list(services.hub.connections)})
+    )
     services.chat.notifier = notifier
     services.alert_listeners.append(router)
     services.extras["notifier"] = notifier
@@ -39,9 +47,14 @@ def init_app(app, settings) -> Notifier:
         services.lifecycle.every(escalator.sweep, sweep_interval(settings))
         services.extras["escalator"] = escalator
     services.lifecycle.shutdown_hooks.append(
-        lambda remaining: notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1])))
-    log.info("notifications: email via %s, sms via %s, rules %s", notifier.mailer.transport, notifier.sms.transport,
-             format_rules(rules))
+        lambda remaining: notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1]))
+    )
+    log.info(
+        "notifications: email via %s, sms via %s, rules %s",
+        notifier.mailer.transport,
+        notifier.sms.transport,
+        format_rules(rules),
+    )
     return notifier
 
 
@@ -57,21 +70,27 @@ def _sms(settings):
     if not (settings.sms_account_sid and settings.sms_auth_token):
         return OutboxSms()
     if not settings.sms_from_number:
-        raise SettingsError("SMS_FROM_NUMBER is required when SMS_ACCOUNT_SID and SMS_AUTH_TOKEN are set "
-                            "(the Twilio number alerts are sent from, e.g. +15551234567)")
+        raise SettingsError(
+            "SMS_FROM_NUMBER is required when SMS_ACCOUNT_SID and SMS_AUTH_TOKEN are set "
+            "(the Twilio number alerts are sent from, e.g. +15551234567)"
+        )
     from chatbox.integrations.twilio_sms import TwilioSms
 
     return TwilioSms(settings)
 
 
 def _check(settings) -> None:
-    for env, value in (("NOTIFY_RATE_LIMIT", settings.notify_rate_limit),
-                       ("NOTIFY_LLM_FAILURES", settings.notify_llm_failures),
-                       ("NOTIFY_REFUSAL_BURST", settings.notify_refusal_burst)):
+    for env, value in (
+        ("NOTIFY_RATE_LIMIT", settings.notify_rate_limit),
+        ("NOTIFY_LLM_FAILURES", settings.notify_llm_failures),
+        ("NOTIFY_REFUSAL_BURST", settings.notify_refusal_burst),
+    ):
         if value < 1:
             raise SettingsError(f"{env} must be at least 1 (got {value})")
-    for env, value in (("NOTIFY_RATE_WINDOW", settings.notify_rate_window),
-                       ("NOTIFY_LLM_FAILURE_WINDOW", settings.notify_llm_failure_window),
-                       ("NOTIFY_REFUSAL_WINDOW", settings.notify_refusal_window)):
+    for env, value in (
+        ("NOTIFY_RATE_WINDOW", settings.notify_rate_window),
+        ("NOTIFY_LLM_FAILURE_WINDOW", settings.notify_llm_failure_window),
+        ("NOTIFY_REFUSAL_WINDOW", settings.notify_refusal_window),
+    ):
         if value <= 0:
             raise SettingsError(f"{env} must be a positive duration such as 5m (got {value:g}s)")

@@ -56,19 +56,38 @@ class Escalator:
     def _due(cutoff) -> list[Session]:
         # Comparing two fields of one document needs $expr, so that last test is done here (and again in the claim).
         candidates = Session.objects(help_requested=True, help_time__lte=cutoff, takeover_by=None, end=None).only(
-            "id", "user_id", "help_time", "escalated_help_ts")
+            "id", "user_id", "help_time", "escalated_help_ts"
+        )
         return [s for s in candidates if s.escalated_help_ts != s.help_time]
 
     @staticmethod
     def _claim(session: Session, cutoff) -> bool:
         """One atomic update: only the first pod to claim this request (its helpTs) for escalation matches."""
-        query = Session.objects(id=session.id, help_requested=True, help_time=session.help_time, help_time__lte=cutoff,
-                                escalated_help_ts__ne=session.help_time, takeover_by=None, end=None)
+        query = Session.objects(
+            id=session.id,
+            help_requested=True,
+            help_time=session.help_time,
+            help_time__lte=cutoff,
+            escalated_help_ts__ne=session.help_time,
+            takeover_by=None,
+            end=None,
+        )
         return bool(query.update_one(set__escalated_help_ts=session.help_time))
 
     def _escalate(self, session: Session, now) -> None:
-        log.info("help request unanswered for %ss: escalating", f"{self.settings.help_escalate_after:g}",
-                 extra={"session_id": session.id, "user_id": session.user_id})
-        self.notifier.submit(Alert("help_escalation", f"help_escalation:{session.id}", now, user_id=session.user_id,
-                                   session_id=session.id, affected=1,
-                                   details={"Waiting since": messages.rfc3339(session.help_time)}))
+        log.info(
+            "help request unanswered for %ss: escalating",
+            f"{self.settings.help_escalate_after:g}",
+            extra={"session_id": session.id, "user_id": session.user_id},
+        )
+        self.notifier.submit(
+            Alert(
+                "help_escalation",
+                f"help_escalation:{session.id}",
+                now,
+                user_id=session.user_id,
+                session_id=session.id,
+                affected=1,
+                details={"Waiting since": messages.rfc3339(session.help_time)},
+            )
+        )

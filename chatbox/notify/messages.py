@@ -78,8 +78,12 @@ def subject(alert: Alert) -> str:
 def _fields(alert: Alert) -> list[tuple[str, str]]:
     rows = [("User ID", alert.user_id), ("Session ID", alert.session_id), ("Time", rfc3339(alert.time))]
     if alert.event != "help_request":
-        rows += [("Event", alert.event), ("Error", alert.error), ("Affected users", str(alert.affected)),
-                 ("Occurrences", str(alert.count) if alert.count > 1 else "")]
+        rows += [
+            ("Event", alert.event),
+            ("Error", alert.error),
+            ("Affected users", str(alert.affected)),
+            ("Occurrences", str(alert.count) if alert.count > 1 else ""),
+        ]
         rows += list(alert.details.items())
     return [(label, value) for label, value in rows if value or label in ("User ID", "Session ID")]
 
@@ -96,8 +100,12 @@ def html_body(alert: Alert) -> str:
     """The e-mail's HTML part; every value escaped."""
     items = "".join(f"<li><strong>{escape(label)}:</strong> {escape(value)}</li>" for label, value in _fields(alert))
     link_text = "View Session" if alert.session_id else "Open Dashboard"
-    parts = [f"<h2>{escape(TITLES.get(alert.event, alert.event))}</h2>", f"<p>{escape(_intro(alert))}</p>",
-             f"<ul>{items}</ul>", f'<p><a href="{escape(alert.link, quote=True)}">{link_text}</a></p>']
+    parts = [
+        f"<h2>{escape(TITLES.get(alert.event, alert.event))}</h2>",
+        f"<p>{escape(_intro(alert))}</p>",
+        f"<ul>{items}</ul>",
+        f'<p><a href="{escape(alert.link, quote=True)}">{link_text}</a></p>',
+    ]
     if alert.suppressed:
         parts.append(f"<p>{escape(_suppressed_note(alert))} since the last message.</p>")
     return "<html><body>" + "".join(parts) + "</body></html>"

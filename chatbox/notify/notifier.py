@@ -27,11 +27,20 @@ log = logging.getLogger("chatbox.notify")
 
 
 class Notifier:
-    attempts = 3        # tries per message
-    backoff = 2.0       # seconds before the second try; doubles each time
+    attempts = 3  # tries per message
+    backoff = 2.0  # seconds before the second try; doubles each time
 
-    def __init__(self, settings, store, mailer: Mailer, sms: SmsSender, rules: dict[str, tuple[str, ...]],
-                 registry=None, clock=None, bus: Bus | None = None):
+    def __init__(
+        self,
+        settings,
+        store,
+        mailer: Mailer,
+        sms: SmsSender,
+        rules: dict[str, tuple[str, ...]],
+        registry=None,
+        clock=None,
+        bus: Bus | None = None,
+    ):
         self.settings, self.store, self.mailer, self.sms, self.rules = settings, store, mailer, sms, rules
         self.bus = bus or MemoryBus()
         self.clock = clock or MonotonicClock()  # replaceable at any time: the limits below read it through us
@@ -39,17 +48,28 @@ class Notifier:
         self.background = Group()  # sends
         self.sending: dict[int, Notification] = {}  # rows whose send is in progress, by id() of the row
         self.scrub: Callable[[str], str] = getattr(sms, "scrub", lambda text: text)
-        self.sent = Counter("chatbox_notifications", "Alert messages by outcome (sent, outbox, failed, "
-                            "suppressed, skipped)", ["event", "channel", "status"], registry=registry)
-        self.retries = Counter("chatbox_notification_retries", "Alert sends tried again", ["channel"],
-                               registry=registry)
+        self.sent = Counter(
+            "chatbox_notifications",
+            "Alert messages by outcome (sent, outbox, failed, suppressed, skipped)",
+            ["event", "channel", "status"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "chatbox_notification_retries", "Alert sends tried again", ["channel"], registry=registry
+        )
 
     # --- entry points (never block) ----------------------------------------------------------------------------
 
     def help_requested(self, session) -> None:
         """Page the admins about a session that asked for help (escalation.py's sweep re-sends it if unanswered)."""
-        alert = Alert("help_request", f"help_request:{session.id}", session.help_time or self.clock.now(),
-                      user_id=session.user_id, session_id=session.id, affected=1)
+        alert = Alert(
+            "help_request",
+            f"help_request:{session.id}",
+            session.help_time or self.clock.now(),
+            user_id=session.user_id,
+            session_id=session.id,
+            affected=1,
+        )
         self.submit(alert)
 
     def submit(self, alert: Alert) -> None:
@@ -66,8 +86,10 @@ class Notifier:
         if self.background.join(timeout=timeout):
             return True
         for row in list(self.sending.values()):
-            row.error = (f"not sent: the service stopped while this was being sent (after {row.attempts} failed "
-                         "attempt(s)); it is not retried")
+            row.error = (
+                f"not sent: the service stopped while this was being sent (after {row.attempts} failed "
+                "attempt(s)); it is not retried"
+            )
             self._save(row)
             log.warning("%s alert %s to %s left queued at shutdown", row.channel, row.key, _mask(row.recipient or ""))
         self.background.kill(block=True, timeout=1.0)
@@ -108,8 +130,13 @@ class Notifier:
                 message = self._render(channel, alert, recipient)
                 row = self._record(alert, channel, transport.transport, recipient, message)
                 if not recipient:
-                    self._finish(row, alert, channel, "skipped", error=f"no recipients: set "
-                                 f"{'ADMIN_EMAILS' if channel == 'email' else 'ADMIN_PHONES'}")
+                    self._finish(
+                        row,
+                        alert,
+                        channel,
+                        "skipped",
+                        error=f"no recipients: set {'ADMIN_EMAILS' if channel == 'email' else 'ADMIN_PHONES'}",
+                    )
                     continue
                 self.background.spawn(self._guarded, self._deliver, row, alert, channel, transport, message)
 
@@ -125,8 +152,9 @@ class Notifier:
     @staticmethod
     def _render(channel: str, alert: Alert, recipient: str):
         if channel == "email":
-            return EmailMessage(recipient, messages.subject(alert), messages.text_body(alert),
-                                messages.html_body(alert))
+            return EmailMessage(
+                recipient, messages.subject(alert), messages.text_body(alert), messages.html_body(alert)
+            )
         return SmsMessage(recipient, messages.sms_body(alert))
 
     def _deliver(self, row, alert: Alert, channel: str, transport, message) -> None:
@@ -144,8 +172,15 @@ class Notifier:
             except Exception as exc:  # noqa: BLE001 - any failure of a transport means "try again"
                 row.attempts = attempt
                 error = self.scrub(f"{type(exc).__name__}: {exc}")[:500]
-                log.warning("%s alert to %s failed (attempt %d of %d): %s", channel, _mask(message.to), attempt,
-                            self.attempts, error, extra={"session_id": alert.session_id})
+                log.warning(
+                    "%s alert to %s failed (attempt %d of %d): %s",
+                    channel,
+                    _mask(message.to),
+                    attempt,
+                    self.attempts,
+                    error,
+                    extra={"session_id": alert.session_id},
+                )
                 if attempt < self.attempts:
                     self.retries.labels(channel).inc()
                     self.clock.sleep(self.backoff * 2 ** (attempt - 1))
@@ -153,23 +188,39 @@ class Notifier:
             status = "outbox" if transport.transport == "outbox" else "sent"
             self._finish(row, alert, channel, status, attempts=attempt)
             return
-        log.error("%s alert %s to %s failed after %d attempts: %s", channel, alert.key, _mask(message.to),
-                  self.attempts, error, extra={"session_id": alert.session_id})
+        log.error(
+            "%s alert %s to %s failed after %d attempts: %s",
+            channel,
+            alert.key,
+            _mask(message.to),
+            self.attempts,
+            error,
+            extra={"session_id": alert.session_id},
+        )
         self._finish(row, alert, channel, "failed", attempts=self.attempts, error=error)
 
     # --- the notification log ----------------------------------------------------------------------------------
 
     def _record(self, alert: Alert, channel: str, transport: str, recipient: str, message) -> Notification:
-        row = Notification(ts=self.clock.now(), event=alert.event, key=alert.key, channel=channel,
-                           transport=transport, recipient=recipient, status="queued",
-                           subject=getattr(message, "subject", None), body=getattr(message, "text", None) or
-                           getattr(message, "body", ""), session_id=alert.session_id or None,
-                           user_id=alert.user_id or None)
+        row = Notification(
+            ts=self.clock.now(),
+            event=alert.event,
+            key=alert.key,
+            channel=channel,
+            transport=transport,
+            recipient=recipient,
+            status="queued",
+            subject=getattr(message, "subject", None),
+            body=getattr(message, "text", None) or getattr(message, "body", ""),
+            session_id=alert.session_id or None,
+            user_id=alert.user_id or None,
+        )
         self._save(row)
         return row
 
-    def _finish(self, row: Notification, alert: Alert, channel: str, status: str, attempts: int = 0,
-                error: str = "") -> None:
+    def _finish(
+        self, row: Notification, alert: Alert, channel: str, status: str, attempts: int = 0, error: str = ""
+    ) -> None:
         row.status, row.attempts, row.error = status, attempts, error or None
         self._save(row)
         self.sent.labels(alert.event, channel, status).inc()
@@ -177,16 +228,26 @@ class Notifier:
     def _suppressed(self, alert: Alert, channels: tuple[str, ...], count: int) -> None:
         """Count a suppressed alert in its key's open ``suppressed`` row (one row per key until the next message
         goes out, moved to the top of the log each time), not one row each."""
-        log.info("alert %s suppressed by the rate limit (%d so far)", alert.key, count,
-                 extra={"session_id": alert.session_id})
+        log.info(
+            "alert %s suppressed by the rate limit (%d so far)",
+            alert.key,
+            count,
+            extra={"session_id": alert.session_id},
+        )
         now = self.clock.now()
         first = f"first suppressed at {messages.rfc3339(now)}" + (f": {alert.error}" if alert.error else "")
         try:
             Notification.objects(key=alert.key, status="suppressed", summarized__ne=True).update_one(
-                upsert=True, inc__count=1, set__ts=now, set__session_id=alert.session_id or None,
-                set__user_id=alert.user_id or None, set_on_insert__event=alert.event,
-                set_on_insert__channel="+".join(channels), set_on_insert__subject=messages.subject(alert),
-                set_on_insert__body=first)
+                upsert=True,
+                inc__count=1,
+                set__ts=now,
+                set__session_id=alert.session_id or None,
+                set__user_id=alert.user_id or None,
+                set_on_insert__event=alert.event,
+                set_on_insert__channel="+".join(channels),
+                set_on_insert__subject=messages.subject(alert),
+                set_on_insert__body=first,
+            )
         except PyMongoError as exc:
             log.warning("notification log not written: %s", exc)
         for channel in channels:

@@ -33,8 +33,9 @@ def parse_rules(text: str) -> dict[str, tuple[str, ...]]:
             continue
         event, sep, channels = (s.strip() for s in part.partition("="))
         if not sep or not event or not channels:
-            raise SettingsError(f"NOTIFY_RULES: {part!r} is not event=channels (e.g. help_request=email+sms, "
-                                "crash=none)")
+            raise SettingsError(
+                f"NOTIFY_RULES: {part!r} is not event=channels (e.g. help_request=email+sms, crash=none)"
+            )
         if event not in DEFAULT_RULES:
             raise SettingsError(f"NOTIFY_RULES: unknown event {event!r} (known: {', '.join(EVENTS)})")
         rules[event] = _channels(event, channels)
@@ -47,8 +48,7 @@ def _channels(event: str, text: str) -> tuple[str, ...]:
     names = [name.strip().lower() for name in text.split("+")]
     for name in names:
         if name not in CHANNELS:
-            raise SettingsError(f"NOTIFY_RULES: {event}: unknown channel {name!r} (use email, sms, email+sms or "
-                                "none)")
+            raise SettingsError(f"NOTIFY_RULES: {event}: unknown channel {name!r} (use email, sms, email+sms or none)")
     return tuple(dict.fromkeys(names))
 
 

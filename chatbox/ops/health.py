@@ -43,8 +43,9 @@ def readyz():
         services.alert("database_unavailable", reason="readiness ping failed")
     checks["llm"] = {"status": "ready", "providers_count": len(services.providers.all())}
     if services.settings.redis_url:
-        checks["redis"] = {"status": "ready"} if services.bus.ping() else {"status": "not ready",
-                                                                          "reason": "Redis ping failed"}
+        checks["redis"] = (
+            {"status": "ready"} if services.bus.ping() else {"status": "not ready", "reason": "Redis ping failed"}
+        )
     if services.lifecycle.draining:
         checks["shutdown"] = {"status": "not ready", "reason": "Shutting down"}
     ready = all(check["status"] == "ready" for check in checks.values())

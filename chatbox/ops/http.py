@@ -76,8 +76,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
-        response = jsonify(error=exc.description if exc.code != 404 else "Resource not found",
-                           code=codes.get(exc.code, "HTTP_ERROR"))
+        response = jsonify(
+            error=exc.description if exc.code != 404 else "Resource not found", code=codes.get(exc.code, "HTTP_ERROR")
+        )
         response.status_code = exc.code
         return response
 

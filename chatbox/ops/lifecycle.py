@@ -29,7 +29,13 @@ def heartbeat_interval(settings) -> float:
 class Lifecycle:
     def __init__(self, settings, bus, hub, store, chat, replies):
         self.settings, self.bus, self.hub, self.store, self.chat, self.replies = (
-            settings, bus, hub, store, chat, replies)
+            settings,
+            bus,
+            hub,
+            store,
+            chat,
+            replies,
+        )
         self.beat = heartbeat_interval(settings)
         self.slot_ttl = self.beat * 3
         # Pings go out within a tick of being due; the pong deadline is checked at the same pace.
@@ -46,8 +52,11 @@ class Lifecycle:
         return uuid.uuid4().hex
 
     def start(self) -> None:
-        self._greenlets += [gevent.spawn(self._every, self.heartbeat), gevent.spawn(self._every, self.reap),
-                            gevent.spawn(self._every, self.keepalive, self.keepalive_tick)]
+        self._greenlets += [
+            gevent.spawn(self._every, self.heartbeat),
+            gevent.spawn(self._every, self.reap),
+            gevent.spawn(self._every, self.keepalive, self.keepalive_tick),
+        ]
 
     def every(self, duty, interval: float) -> None:
         """Run ``duty`` every ``interval`` seconds (a feature's periodic work) until ``stop``; failures are logged."""
@@ -83,8 +92,11 @@ class Lifecycle:
             if session.id in local or self.bus.marked("alive:" + session.id):
                 continue
             if self.chat.end_session(session.id):
-                log.info("session ended after %ss without a socket", self.settings.reconnect_timeout,
-                         extra={"session_id": session.id, "user_id": session.user_id})
+                log.info(
+                    "session ended after %ss without a socket",
+                    self.settings.reconnect_timeout,
+                    extra={"session_id": session.id, "user_id": session.user_id},
+                )
 
     def crashed(self, exc: BaseException) -> None:
         for listener in self.crash_listeners:
@@ -128,8 +140,11 @@ class Lifecycle:
             gevent.sleep(0.05)
         self._flush_bus(max(min(deadline - time.monotonic(), 2.0), 0.1))
         for conn in list(self.hub.connections):
-            conn.drain_and_close(RESTART_CLOSE_CODE, "Service restarting, please reconnect",
-                                 timeout=max(deadline - time.monotonic(), 0.5))
+            conn.drain_and_close(
+                RESTART_CLOSE_CODE,
+                "Service restarting, please reconnect",
+                timeout=max(deadline - time.monotonic(), 0.5),
+            )
         log.info("shutdown: %d sockets closed with %d", len(self.hub.connections), RESTART_CLOSE_CODE)
         for hook in self.shutdown_hooks:
             try:

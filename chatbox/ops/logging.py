@@ -30,9 +30,20 @@ def log_request(status: int, seconds: float) -> None:
         status = 101  # flask-sock reports 200 once the socket is over; the client saw a switch of protocols
     level = logging.DEBUG if request.path.endswith(_PROBES) else logging.INFO
     what = "websocket closed" if websocket and status == 101 else "request"
-    access_log.log(level, "%s %s %s %s", what, request.method, request.path, status,
-                   extra={"method": request.method, "path": request.path, "status": status,
-                          "duration_ms": round(seconds * 1000, 1)})
+    access_log.log(
+        level,
+        "%s %s %s %s",
+        what,
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
 
 
 def log_upgrade() -> None:

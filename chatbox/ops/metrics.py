@@ -35,29 +35,42 @@ class Metrics:
         multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         gauge_mode = {"multiprocess_mode": "livesum"} if multi else {}
         r = self.registry
-        self.connections = Gauge("chatbox_websocket_connections_total", "Open WebSocket connections", registry=r,
-                                 **gauge_mode)
+        self.connections = Gauge(
+            "chatbox_websocket_connections_total", "Open WebSocket connections", registry=r, **gauge_mode
+        )
         self.received = Counter("chatbox_messages_received", "Valid inbound WebSocket messages", registry=r)
         self.sent = Counter("chatbox_messages_sent", "Outbound WebSocket frames", registry=r)
         self.llm_requests = Counter("chatbox_llm_requests", "LLM requests", ["provider"], registry=r)
         self.llm_latency = Histogram("chatbox_llm_latency_seconds", "Time to first token", ["provider"], registry=r)
         self.llm_errors = Counter("chatbox_llm_errors", "LLM failures", ["provider"], registry=r)
-        self.active_sessions = Gauge("chatbox_active_sessions_total", "Active sessions started here", registry=r,
-                                     **gauge_mode)
+        self.active_sessions = Gauge(
+            "chatbox_active_sessions_total", "Active sessions started here", registry=r, **gauge_mode
+        )
         self.sessions_created = Counter("chatbox_sessions_created", "Sessions created", registry=r)
         self.sessions_ended = Counter("chatbox_sessions_ended", "Sessions ended", registry=r)
         self.takeovers = Counter("chatbox_admin_takeovers", "Admin takeovers", registry=r)
         self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
         self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
-        self.mongo_seconds = Histogram("chatbox_mongodb_operation_seconds", "MongoDB operations", ["operation"],
-                                       registry=r)
+        self.mongo_seconds = Histogram(
+            "chatbox_mongodb_operation_seconds", "MongoDB operations", ["operation"], registry=r
+        )
         self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
-        self.socket_duration = Histogram("chatbox_websocket_connection_duration_seconds", "Socket lifetimes",
-                                         buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600), registry=r)
-        self.http_duration = Histogram("chatbox_http_request_duration_seconds", "HTTP requests",
-                                       ["endpoint", "method"], registry=r)
-        self.reply_seconds = Histogram("chatbox_reply_duration_seconds", "Whole AI reply time", ["provider"],
-                                       buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120), registry=r)
+        self.socket_duration = Histogram(
+            "chatbox_websocket_connection_duration_seconds",
+            "Socket lifetimes",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "chatbox_http_request_duration_seconds", "HTTP requests", ["endpoint", "method"], registry=r
+        )
+        self.reply_seconds = Histogram(
+            "chatbox_reply_duration_seconds",
+            "Whole AI reply time",
+            ["provider"],
+            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+            registry=r,
+        )
         self.admin_dropped = Counter("chatbox_admin_messages_dropped", "Frames dropped for admin sinks", registry=r)
 
     def socket_opened(self) -> None:
@@ -130,7 +143,8 @@ def init_app(app) -> None:
         elapsed = time.perf_counter() - g.started
         if request.url_rule is not None:  # the route pattern, so unknown paths cannot blow up the label set
             app.extensions["chatbox"].metrics.http_duration.labels(request.url_rule.rule, request.method).observe(
-                elapsed)
+                elapsed
+            )
         log_request(response.status_code, elapsed)
         return response
 

@@ -30,8 +30,10 @@ def init_app(app: Flask, settings) -> None:
     """Register the pages under the route prefix. Raises SettingsError for a malformed embed origin."""
     for origin in settings.embed_allowed_origins:
         if not ORIGIN.fullmatch(origin):
-            raise SettingsError(f"EMBED_ALLOWED_ORIGINS: {origin!r} is not an origin (use e.g. https://app.example.com "
-                                "with no path or trailing slash)")
+            raise SettingsError(
+                f"EMBED_ALLOWED_ORIGINS: {origin!r} is not an origin (use e.g. https://app.example.com "
+                "with no path or trailing slash)"
+            )
     app.register_blueprint(bp, url_prefix=settings.prefix)
 
 
@@ -46,17 +48,30 @@ def page_policy(settings, framable: bool) -> str:
     media = "'self' blob: https:"
     if settings.s3_endpoint:
         media += " " + settings.s3_endpoint.rstrip("/")
-    return "; ".join([
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {media} data:",
-        f"media-src {media}", f"connect-src 'self' ws://{host} wss://{host}", "object-src 'none'",
-        "base-uri 'none'", "form-action 'self'", f"frame-ancestors {ancestors}",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {media} data:",
+            f"media-src {media}",
+            f"connect-src 'self' ws://{host} wss://{host}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {ancestors}",
+        ]
+    )
 
 
 def _page(template: str, framable: bool = True, status: int = 200, **context):
     settings = _settings()
-    config = {"prefix": settings.prefix, "errors": ERROR_MESSAGES, "embedOrigins": settings.embed_allowed_origins,
-              **context.pop("config", {})}
+    config = {
+        "prefix": settings.prefix,
+        "errors": ERROR_MESSAGES,
+        "embedOrigins": settings.embed_allowed_origins,
+        **context.pop("config", {}),
+    }
     html = render_template(template, prefix=settings.prefix, config=config, **context)
     response = current_app.response_class(html, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = page_policy(settings, framable)
@@ -83,7 +98,8 @@ def shared_page(share_token: str):
 
 @bp.get("/embed.js")
 def embed_script():
-    response = send_from_directory(current_app.static_folder, "chat/embed.js", mimetype="application/javascript",
-                                   max_age=300)
+    response = send_from_directory(
+        current_app.static_folder, "chat/embed.js", mimetype="application/javascript", max_age=300
+    )
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -30,8 +30,9 @@ class Http:
             headers["Cookie"] = f"{DASHBOARD_COOKIE}={cookie}"
         if csrf:
             headers["X-CSRF-Token"] = csrf
-        return requests.request(method, self.server.url + path, headers=headers, timeout=10,
-                                allow_redirects=False, **kwargs)
+        return requests.request(
+            method, self.server.url + path, headers=headers, timeout=10, allow_redirects=False, **kwargs
+        )
 
     def get(self, path, **kwargs):
         return self.call("GET", path, **kwargs)
@@ -54,11 +55,20 @@ T0 = datetime(2026, 11, 20, 12, 0, 0)
 
 def make_session(sid, user="alice", start=T0, end=None, messages=0, **fields):
     """A session document written directly, with ``messages`` user messages one minute apart."""
-    msgs = [Message(content=f"m{i}", ts=start + timedelta(minutes=i), sender="user", seq=i + 1)
-            for i in range(messages)]
-    session = Session(id=sid, user_id=user, start=start, end=end, messages=msgs, last_seq=messages,
-                      last_activity=msgs[-1].ts if msgs else start,
-                      duration=int((end - start).total_seconds()) if end else 0, **fields)
+    msgs = [
+        Message(content=f"m{i}", ts=start + timedelta(minutes=i), sender="user", seq=i + 1) for i in range(messages)
+    ]
+    session = Session(
+        id=sid,
+        user_id=user,
+        start=start,
+        end=end,
+        messages=msgs,
+        last_seq=messages,
+        last_activity=msgs[-1].ts if msgs else start,
+        duration=int((end - start).total_seconds()) if end else 0,
+        **fields,
+    )
     session.save(force_insert=True)
     return session
 

@@ -46,7 +46,9 @@ def test_api_refuses_without_token_and_for_users(http, method, path, _):
     assert (response.status_code, response.json()) == (401, GO_401)
     response = http.call(method, path, bearer="not-a-jwt")
     assert (response.status_code, response.json()) == (
-        401, {"error": "Invalid or expired authentication token", "code": "INVALID_TOKEN"})
+        401,
+        {"error": "Invalid or expired authentication token", "code": "INVALID_TOKEN"},
+    )
     response = http.call(method, path, bearer=USER)
     assert (response.status_code, response.json()) == (403, GO_403)
 

@@ -23,14 +23,16 @@ def test_sign_in_by_link_sets_a_strict_cookie_and_drops_the_token(http):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("offered,status,text", [
-    (token("alice"), 403, "Insufficient permissions"),
-    ("garbage", 401, "That token is invalid or expired"),
-    (token("root", roles=("admin",), secret="z" * 40), 401, "That token is invalid or expired"),
-])
+@pytest.mark.parametrize(
+    "offered,status,text",
+    [
+        (token("alice"), 403, "Insufficient permissions"),
+        ("garbage", 401, "That token is invalid or expired"),
+        (token("root", roles=("admin",), secret="z" * 40), 401, "That token is invalid or expired"),
+    ],
+)
 def test_sign_in_refusals(http, offered, status, text):
-    for response in (http.get("/dashboard/?token=" + offered), http.post("/dashboard/signin",
-                                                                          data={"token": offered})):
+    for response in (http.get("/dashboard/?token=" + offered), http.post("/dashboard/signin", data={"token": offered})):
         assert response.status_code == status and text in response.text
         assert "Set-Cookie" not in response.headers
 
@@ -50,10 +52,18 @@ def test_pages_carry_csp_and_no_token_in_the_page(http):
 
 @pytest.fixture
 def table():
-    make_session("help1", user="hana", start=utcnow() - timedelta(minutes=5), messages=2, help_requested=True,
-                 total_tokens=42, name="I need a human")
-    make_session("old1", user="=cmd|' /C calc'!A0", start=T0, end=T0 + timedelta(minutes=1), messages=1,
-                 name="+SUM(A1)")
+    make_session(
+        "help1",
+        user="hana",
+        start=utcnow() - timedelta(minutes=5),
+        messages=2,
+        help_requested=True,
+        total_tokens=42,
+        name="I need a human",
+    )
+    make_session(
+        "old1", user="=cmd|' /C calc'!A0", start=T0, end=T0 + timedelta(minutes=1), messages=1, name="+SUM(A1)"
+    )
 
 
 def test_sessions_table_help_first_and_filters_in_links(http, table):
@@ -87,8 +97,9 @@ def test_csv_export_defuses_formulas(http, table):
 
 def test_session_page_audits_the_read_and_escapes_content(http):
     make_session("x1", messages=0)
-    Session.objects(id="x1").update_one(push__messages=Message(
-        content="<img src=x onerror=alert(1)>", ts=utcnow(), sender="user", seq=1))
+    Session.objects(id="x1").update_one(
+        push__messages=Message(content="<img src=x onerror=alert(1)>", ts=utcnow(), sender="user", seq=1)
+    )
     page = http.get("/dashboard/sessions/x1", cookie=ADMIN).text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
     assert [(a.action, a.detail) for a in AuditEntry.objects(session_id="x1")] == [("read", "dashboard")]
@@ -121,10 +132,25 @@ def test_status_page_and_creating_missing_indexes(http):
 
 
 def test_outbox_lists_notifications_newest_first(http):
-    Notification(ts=utcnow() - timedelta(minutes=1), event="help_request", channel="email", transport="outbox",
-                 recipient="ops@example.com", subject="Help <needed>", body="open it", status="queued",
-                 session_id="s9").save()
-    Notification(ts=utcnow(), event="help_request", channel="sms", transport="outbox", recipient="+15550100",
-                 body="second", status="queued").save()
+    Notification(
+        ts=utcnow() - timedelta(minutes=1),
+        event="help_request",
+        channel="email",
+        transport="outbox",
+        recipient="ops@example.com",
+        subject="Help <needed>",
+        body="open it",
+        status="queued",
+        session_id="s9",
+    ).save()
+    Notification(
+        ts=utcnow(),
+        event="help_request",
+        channel="sms",
+        transport="outbox",
+        recipient="+15550100",
+        body="second",
+        status="queued",
+    ).save()
     page = http.get("/dashboard/outbox", cookie=ADMIN).text
     assert page.index("+15550100") < page.index("ops@example.com") and "Help &lt;needed&gt;" in page

@@ -16,21 +16,24 @@ def at(minutes):
     return START + timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize("intervals,average,maximum", [
-    ([], 0.0, 0),
-    ([(at(0), at(60))], 1.0, 1),
-    ([(at(0), at(30))], 0.5, 1),
-    # 10-40 and 20-50 overlap 20-40: area 30+30 = 60 min over 60 min, peak 2
-    ([(at(10), at(40)), (at(20), at(50))], 1.0, 2),
-    # clipped to the window: -30..15 counts 15 min, 45..open (now is +120) counts 15 min
-    ([(at(-30), at(15)), (at(45), None)], 0.5, 1),
-    # back to back: the second starts as the first ends -> counted as overlapping at that instant
-    ([(at(0), at(30)), (at(30), at(60))], 1.0, 2),
-    # entirely outside the window
-    ([(at(-60), at(-1)), (at(61), at(90))], 0.0, 0),
-    # 12 + 12 + 6 session-minutes = 30 over 60; three at once from 6 to 12
-    ([(at(0), at(12)), (at(6), at(18)), (at(6), at(12))], 0.5, 3),
-])
+@pytest.mark.parametrize(
+    "intervals,average,maximum",
+    [
+        ([], 0.0, 0),
+        ([(at(0), at(60))], 1.0, 1),
+        ([(at(0), at(30))], 0.5, 1),
+        # 10-40 and 20-50 overlap 20-40: area 30+30 = 60 min over 60 min, peak 2
+        ([(at(10), at(40)), (at(20), at(50))], 1.0, 2),
+        # clipped to the window: -30..15 counts 15 min, 45..open (now is +120) counts 15 min
+        ([(at(-30), at(15)), (at(45), None)], 0.5, 1),
+        # back to back: the second starts as the first ends -> counted as overlapping at that instant
+        ([(at(0), at(30)), (at(30), at(60))], 1.0, 2),
+        # entirely outside the window
+        ([(at(-60), at(-1)), (at(61), at(90))], 0.0, 0),
+        # 12 + 12 + 6 session-minutes = 30 over 60; three at once from 6 to 12
+        ([(at(0), at(12)), (at(6), at(18)), (at(6), at(12))], 0.5, 3),
+    ],
+)
 def test_concurrency(intervals, average, maximum):
     result = stats.concurrency(intervals, START, END, NOW)
     assert (result.average, result.maximum) == (average, maximum)
@@ -44,23 +47,46 @@ def test_concurrency_curve_steps():
 def test_summarize_flat_keys():
     docs = [
         {"ts": at(0), "endTs": at(30), "totalTokens": 100, "avgRespTime": 400, "maxRespTime": 900},
-        {"ts": at(15), "totalTokens": 20, "avgRespTime": 1000, "maxRespTime": 1500, "adminAssisted": True,
-         "helpRequested": True},
+        {
+            "ts": at(15),
+            "totalTokens": 20,
+            "avgRespTime": 1000,
+            "maxRespTime": 1500,
+            "adminAssisted": True,
+            "helpRequested": True,
+        },
         {"ts": at(50), "endTs": at(55)},  # no replies: not part of the response-time average
     ]
     # session-minutes in the window: 30 + 45 (open, clipped at the end) + 5 = 80 over 60
     assert summarize(docs, Window(START, END), NOW) == {
-        "total_sessions": 3, "active_sessions": 1, "avg_concurrent": 1.3333, "max_concurrent": 2,
-        "total_tokens": 120, "avg_response_time": 700, "max_response_time": 1500, "admin_assisted_count": 1,
-        "help_pending": 1}
+        "total_sessions": 3,
+        "active_sessions": 1,
+        "avg_concurrent": 1.3333,
+        "max_concurrent": 2,
+        "total_tokens": 120,
+        "avg_response_time": 700,
+        "max_response_time": 1500,
+        "admin_assisted_count": 1,
+        "help_pending": 1,
+    }
 
 
 def test_hourly_sums_and_histogram():
     samples = [(at(5), 10.0), (at(59), 5.0), (at(61), 7.0), (at(-5), 100.0)]
     assert stats.hourly_sums(samples, START, START + timedelta(hours=2)) == [
-        (START, 15.0), (at(60), 7.0), (at(120), 0.0)]
+        (START, 15.0),
+        (at(60), 7.0),
+        (at(120), 0.0),
+    ]
     assert stats.histogram([100, 500, 999, 2500, 45000]) == [
-        ("<0.5s", 1), ("0.5s–1s", 2), ("1s–2s", 0), ("2s–5s", 1), ("5s–10s", 0), ("10s–30s", 0), ("≥30s", 1)]
+        ("<0.5s", 1),
+        ("0.5s–1s", 2),
+        ("1s–2s", 0),
+        ("2s–5s", 1),
+        ("5s–10s", 0),
+        ("10s–30s", 0),
+        ("≥30s", 1),
+    ]
 
 
 def test_charts_escape_labels_and_draw_data():

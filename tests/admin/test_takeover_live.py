@@ -74,8 +74,12 @@ def test_takeover_both_ways_then_hand_back(live_server, connect):
         admin.send(type="user_message", sender="admin", content="Hi, I'm here.")
         from_socket = user.recv_until(lambda f: f["type"] == "ai_response" and f.get("sender") == "admin")[-1]
         assert from_socket["content"] == "Hi, I'm here." and from_socket["metadata"]["admin_name"] == "Ada Admin"
-        assert http.post(f"/dashboard/sessions/{sid}/messages", bearer=ADMIN,
-                         data={"content": "From the dashboard."}).status_code == 200
+        assert (
+            http.post(
+                f"/dashboard/sessions/{sid}/messages", bearer=ADMIN, data={"content": "From the dashboard."}
+            ).status_code
+            == 200
+        )
         from_page = user.recv_until(lambda f: f.get("sender") == "admin")[-1]
         assert from_page["content"] == "From the dashboard."
         dashboard.wait_for("From the dashboard.")

@@ -5,6 +5,8 @@ import pathlib
 import pytest
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -23,8 +23,10 @@ def sign_in(page, server):
 
 def wait_ready(page):
     # The SSE extension opens its stream after load; give it the moment to connect before the event happens.
-    page.wait_for_function("() => !!document.querySelector('[sse-connect]') && "
-                           "htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1")
+    page.wait_for_function(
+        "() => !!document.querySelector('[sse-connect]') && "
+        "htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1"
+    )
 
 
 def test_row_appears_live_and_takeover_from_the_browser(page, live, connect):
@@ -108,8 +110,10 @@ def test_posts_without_the_csrf_token_are_refused(page, live, connect):
     sid = user.reply(timeout=30)[-1]["session_id"]
     sign_in(page, live)
     page.goto(f"{live.url}/dashboard/sessions/{sid}")
-    status = page.evaluate("""async (url) => (await fetch(url, {method: 'POST', credentials: 'same-origin'})).status""",
-                           f"{live.url}/dashboard/sessions/{sid}/takeover")
+    status = page.evaluate(
+        """async (url) => (await fetch(url, {method: 'POST', credentials: 'same-origin'})).status""",
+        f"{live.url}/dashboard/sessions/{sid}/takeover",
+    )
     assert status == 403
     # A plain form whose hidden token was stripped (as a forged form would be) is refused too.
     page.goto(f"{live.url}/dashboard/status")

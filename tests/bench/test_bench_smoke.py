@@ -18,8 +18,12 @@ THROUGHPUT = {  # goal figure -> (app window, bare window, app key, bare key)
     "chat chunks/s, demo model (in-process)": ("demo_chat", "bare_stream", "chunks_per_s", "chunks_per_s"),
     "chat chunks/s, HTTP fake LLM (openai SDK)": ("http_chat", "bare_stream", "chunks_per_s", "chunks_per_s"),
     "user + admin frames/s, 1 admin per session": ("demo_chat_admin", "bare_stream", "frames_per_s", "chunks_per_s"),
-    "first token p50 ms, demo (vs bare first chunk)": ("demo_chat_c1", "bare_stream_c1", "first_p50_ms",
-                                                       "first_p50_ms"),
+    "first token p50 ms, demo (vs bare first chunk)": (
+        "demo_chat_c1",
+        "bare_stream_c1",
+        "first_p50_ms",
+        "first_p50_ms",
+    ),
     "first token p99 ms, HTTP fake LLM": ("http_chat_c1", "bare_stream_c1", "first_p99_ms", "first_p99_ms"),
 }
 
@@ -31,8 +35,24 @@ def is_number(value) -> bool:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    cmd = [sys.executable, "bench/run.py", "--quick", "--rounds", "1", "--duration", "1", "--warmup", "0.3",
-           "--conns", "2", "--hold", "40", "--json", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "bench/run.py",
+        "--quick",
+        "--rounds",
+        "1",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--conns",
+        "2",
+        "--hold",
+        "40",
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=170, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout
@@ -54,8 +74,15 @@ def test_every_window_measured_something(report):
     (windows,) = document["rounds"]
     for name, window in windows.items():
         assert "error" not in window, (name, window)
-        for key in ("chunks_per_s", "first_p50_ms", "first_p99_ms", "full_p50_ms", "server_cpu_pct",
-                    "client_cpu_pct", "foreign_cpu_pct"):
+        for key in (
+            "chunks_per_s",
+            "first_p50_ms",
+            "first_p99_ms",
+            "full_p50_ms",
+            "server_cpu_pct",
+            "client_cpu_pct",
+            "foreign_cpu_pct",
+        ):
             assert is_number(window[key]), (name, key, window)
         assert window["chunks_per_s"] > 0 and window["errors"] == 0, (name, window)
     assert windows["demo_chat_admin"]["admin_chunks_per_s"] > 0  # the admin watcher was shown the stream
@@ -74,7 +101,9 @@ def test_ratios_come_from_the_same_run(report):
         expected = expected_app / expected_bare if row["kind"] == "ratio" else expected_app - expected_bare
         assert row["value"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
         if row["kind"] == "ratio":  # the same ratio per second of server CPU, from the same two windows
-            per_cpu = (expected_app / windows[app]["server_cpu_pct"]) / (expected_bare / windows[bare]["server_cpu_pct"])
+            per_cpu = (expected_app / windows[app]["server_cpu_pct"]) / (
+                expected_bare / windows[bare]["server_cpu_pct"]
+            )
             assert row["per_cpu_ratio"] == pytest.approx(per_cpu, rel=1e-3, abs=1e-3)
 
 

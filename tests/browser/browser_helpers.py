@@ -39,7 +39,8 @@ def wait_reply_done(page, count=1):
     """Wait until ``count`` AI bubbles exist and none is still streaming."""
     page.wait_for_function(
         "n => document.querySelectorAll('.message.ai').length >= n && !document.querySelector('.message.streaming')",
-        arg=count)
+        arg=count,
+    )
 
 
 def ai_texts(page) -> list[str]:

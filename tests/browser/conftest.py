@@ -4,7 +4,6 @@ The ``browser`` fixture (one Chromium for the whole run) is in the root conftest
 Screenshots of every page go to ``test-artifacts/`` (gitignored).
 """
 
-
 import pytest
 
 WAIT = 20_000  # ms; generous because the machine is shared

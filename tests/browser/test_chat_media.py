@@ -26,8 +26,9 @@ def noisy_png(path, width=700, height=700):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -39,8 +40,10 @@ def first_message(server):
 def throttle_uploads(page, bytes_per_second):
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": bytes_per_second})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second},
+    )
     return cdp
 
 
@@ -53,8 +56,10 @@ def test_a_photo_uploads_with_a_moving_progress_bar_and_appears_in_the_conversat
     page.set_input_files("#file-input", str(photo))
     image = page.locator(".message.user img")
     image.wait_for()
-    page.wait_for_function("() => { const i = document.querySelector('.message.user img'); "
-                           "return i && i.complete && i.naturalWidth === 700; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.message.user img'); "
+        "return i && i.complete && i.naturalWidth === 700; }"
+    )
     page.wait_for_selector(".message.user[data-seq]")  # stored and echoed by the server
     progress = page.evaluate("window.__progress")
     moving = [p for p in progress if 0 < p < 100]
@@ -65,8 +70,10 @@ def test_a_photo_uploads_with_a_moving_progress_bar_and_appears_in_the_conversat
     assert stored.file_id and stored.meta["filename"] == "holiday.png"
     # After a reload the photo comes back from the server (the token on its URL), once.
     page.goto(chat_url(server))
-    page.wait_for_function("() => { const i = document.querySelectorAll('.message.user img'); "
-                           "return i.length === 1 && i[0].complete && i[0].naturalWidth === 700; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelectorAll('.message.user img'); "
+        "return i.length === 1 && i[0].complete && i[0].naturalWidth === 700; }"
+    )
     assert "/files/" in page.locator(".message.user img").get_attribute("src")
     screenshot(page, "chat-photo")
 
@@ -82,8 +89,9 @@ def test_a_voice_note_records_with_a_running_timer_and_plays_back(make_server, o
     audio = page.locator(".message.user audio[controls]")
     audio.wait_for()
     page.wait_for_selector(".message.user[data-seq]")
-    duration = page.wait_for_function("() => { const a = document.querySelector('.message.user audio'); "
-                                      "return a.readyState >= 1 && a.duration; }")
+    duration = page.wait_for_function(
+        "() => { const a = document.querySelector('.message.user audio'); return a.readyState >= 1 && a.duration; }"
+    )
     assert duration.json_value()
     stored = first_message(server)
     assert stored.meta["kind"] == "voice" and stored.meta["filename"].startswith("voice_")

@@ -17,7 +17,10 @@ from .browser_helpers import (
     wait_reply_done,
 )
 
-TWO_MODELS = [ProviderConfig(id="demo", name="Demo", type="demo"), ProviderConfig(id="demo-b", name="Demo B", type="demo")]
+TWO_MODELS = [
+    ProviderConfig(id="demo", name="Demo", type="demo"),
+    ProviderConfig(id="demo-b", name="Demo B", type="demo"),
+]
 
 
 class Admin:
@@ -55,7 +58,9 @@ def test_help_request_asks_for_confirmation_and_shows_it_is_pending(make_server,
     screenshot(page, "chat-help-confirm")
     page.click("#help-confirm-btn")
     page.wait_for_selector("#help-status:not([hidden])")
-    page.locator(".message.system", has_text="Help request sent. An administrator will join your session shortly.").wait_for()
+    page.locator(
+        ".message.system", has_text="Help request sent. An administrator will join your session shortly."
+    ).wait_for()
     assert page.locator("#help-btn").is_disabled() and page.locator("#help-btn").inner_text() == "Help requested"
     assert server.services.store.get(active_sid(server)).help_requested is True
     page.goto(chat_url(server))  # the pending state survives a reload (the server says so in its greeting)
@@ -156,8 +161,10 @@ def test_the_session_list_opens_old_conversations_read_only_and_the_active_one_l
 def test_html_in_user_text_ai_markdown_and_admin_text_is_inert(make_server, open_page):
     server = make_server()
     page = open_chat(open_page(), server)
-    payload = ('<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> **bold** '
-               '[bad](javascript:window.__pwned=3) [good](https://example.com/a_b)')
+    payload = (
+        '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> **bold** '
+        "[bad](javascript:window.__pwned=3) [good](https://example.com/a_b)"
+    )
     send(page, payload)
     wait_reply_done(page)
     admin = Admin(server, active_sid(server))

@@ -92,7 +92,7 @@ def test_a_cut_socket_reconnects_and_resumes_without_loss_or_duplicates(make_ser
     wait_connected(page)
     states = page.evaluate("window.__states")
     expected_gap = "reconnecting" if cut == "server_restart" else "offline"
-    assert expected_gap in states and states[states.index(expected_gap):].count("connected") >= 1, states
+    assert expected_gap in states and states[states.index(expected_gap) :].count("connected") >= 1, states
     assert ai_texts(page) == [demo_answer("First question."), demo_answer("First question.", "Second question.")]
     assert page.locator(".message.user").count() == 2
     seqs = page.eval_on_selector_all(".message[data-seq]", "nodes => nodes.map(n => +n.dataset.seq)")

@@ -15,8 +15,9 @@ from .browser_helpers import open_chat, screenshot, wait_reply_done
 
 def tone_wav(seconds=0.5, rate=8000) -> bytes:
     """A real WAV file (a 440 Hz tone) the browser can decode, standing in for the synthesised speech."""
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
-                      for n in range(int(seconds * rate)))
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate))) for n in range(int(seconds * rate))
+    )
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
@@ -30,10 +31,16 @@ def test_the_transcript_appears_under_the_voice_note_and_the_spoken_reply_plays(
     fake = FakeAudio(text="Please book a table for two")
     fake.speech = tone_wav()
     try:
-        providers = [ProviderConfig(id="demo", name="Demo", type="demo"),
-                     ProviderConfig(id="voice", name="Voice", type="openai", endpoint=fake.endpoint, api_key="sk-x")]
-        server = make_server(upload_dir=str(tmp_path / "uploads"), providers=providers,
-                             transcription_provider="voice", tts_provider="voice")
+        providers = [
+            ProviderConfig(id="demo", name="Demo", type="demo"),
+            ProviderConfig(id="voice", name="Voice", type="openai", endpoint=fake.endpoint, api_key="sk-x"),
+        ]
+        server = make_server(
+            upload_dir=str(tmp_path / "uploads"),
+            providers=providers,
+            transcription_provider="voice",
+            tts_provider="voice",
+        )
         page = open_chat(open_page(), server)
         page.click("#voice-btn")
         page.wait_for_function("() => document.getElementById('recording-time').textContent === '0:01'")
@@ -45,8 +52,9 @@ def test_the_transcript_appears_under_the_voice_note_and_the_spoken_reply_plays(
         assert page.locator(".message.user audio").count() == 1
         assert page.locator(".message.user .transcript").all_inner_texts() == ["“Please book a table for two”"]
         assert 'You said: "Please book a table for two"' in page.locator(".message.ai").first.inner_text()
-        duration = page.wait_for_function("() => { const a = document.querySelector('.message.ai audio'); "
-                                          "return a.readyState >= 1 && a.duration; }")
+        duration = page.wait_for_function(
+            "() => { const a = document.querySelector('.message.ai audio'); return a.readyState >= 1 && a.duration; }"
+        )
         assert duration.json_value()
         screenshot(page, "chat-voice-transcript")
     finally:

@@ -59,7 +59,8 @@ def host_origin_for(make_server, host_site, mode, allowed=True):
 
 
 def test_the_embed_script_opens_the_chat_inline_on_another_origin_and_refreshes_the_token(
-        make_server, host_site, open_page):
+    make_server, host_site, open_page
+):
     _, origin = host_origin_for(make_server, host_site, "inline")
     page = open_page()
     page.goto(origin + "/")
@@ -139,7 +140,7 @@ def test_the_pages_fit_a_360_px_phone(make_server, open_page, path):
         page.click("#back-btn")
         page.wait_for_selector(".session-item")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
-    for control in (["#send-btn", "#message-input", "#help-btn", "#voice-btn"] if path == "/" else [".session-link"]):
+    for control in ["#send-btn", "#message-input", "#help-btn", "#voice-btn"] if path == "/" else [".session-link"]:
         box = page.locator(control).first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, control
     screenshot(page, f"{path.strip('/') or 'chat'}-360")

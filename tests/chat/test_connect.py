@@ -12,16 +12,31 @@ BAD_TOKENS = [
     ("garbage", "not-a-jwt", 401, "Authentication failed"),
     ("expired", token(expires=timedelta(seconds=-5)), 401, "Authentication failed"),
     ("wrong secret", token(secret="x" * 48), 401, "Authentication failed"),
-    ("alg none", jwt.encode({"user_id": "alice", "roles": []}, None, algorithm="none"), 401,
-     "Authentication failed"),
-    ("no user_id", jwt.encode({"roles": [], "exp": 4102444800}, SECRET, algorithm="HS256"), 401,
-     "Authentication failed"),
-    ("roles not a list", jwt.encode({"user_id": "a", "roles": "admin", "exp": 4102444800}, SECRET,
-                                    algorithm="HS256"), 401, "Authentication failed"),
-    ("no roles", jwt.encode({"user_id": "a", "exp": 4102444800}, SECRET, algorithm="HS256"), 401,
-     "Authentication failed"),
-    ("no exp in production", jwt.encode({"user_id": "a", "roles": []}, SECRET, algorithm="HS256"), 401,
-     "Authentication failed"),
+    ("alg none", jwt.encode({"user_id": "alice", "roles": []}, None, algorithm="none"), 401, "Authentication failed"),
+    (
+        "no user_id",
+        jwt.encode({"roles": [], "exp": 4102444800}, SECRET, algorithm="HS256"),
+        401,
+        "Authentication failed",
+    ),
+    (
+        "roles not a list",
+        jwt.encode({"user_id": "a", "roles": "admin", "exp": 4102444800}, SECRET, algorithm="HS256"),
+        401,
+        "Authentication failed",
+    ),
+    (
+        "no roles",
+        jwt.encode({"user_id": "a", "exp": 4102444800}, SECRET, algorithm="HS256"),
+        401,
+        "Authentication failed",
+    ),
+    (
+        "no exp in production",
+        jwt.encode({"user_id": "a", "roles": []}, SECRET, algorithm="HS256"),
+        401,
+        "Authentication failed",
+    ),
 ]
 
 

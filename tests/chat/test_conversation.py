@@ -19,11 +19,22 @@ def test_a_reply_streams_in_the_go_sequence(connect):
     status, loading, *chunks, done = frames
     sid = status["session_id"]
     assert status["type"] == "connection_status" and len(sid) == 32 and status["user_id"] == "alice"
-    assert loading == {"type": "loading", "session_id": sid, "sender": "ai", "timestamp": loading["timestamp"],
-                       "seq": 2, "message_id": loading["message_id"]}
-    assert chunks and all(c["type"] == "ai_response" and c["sender"] == "ai" and c["model_id"] == "demo"
-                          and c["metadata"] == {"streaming": "true", "done": "false"} and c["seq"] == 2
-                          for c in chunks)
+    assert loading == {
+        "type": "loading",
+        "session_id": sid,
+        "sender": "ai",
+        "timestamp": loading["timestamp"],
+        "seq": 2,
+        "message_id": loading["message_id"],
+    }
+    assert chunks and all(
+        c["type"] == "ai_response"
+        and c["sender"] == "ai"
+        and c["model_id"] == "demo"
+        and c["metadata"] == {"streaming": "true", "done": "false"}
+        and c["seq"] == 2
+        for c in chunks
+    )
     assert [c["chunk"] for c in chunks] == list(range(1, len(chunks) + 1))
     assert done["metadata"] == {"streaming": "true", "done": "true"} and "content" not in done
     assert all(FRAME_TIME.match(f["timestamp"]) for f in frames)
@@ -100,8 +111,10 @@ def test_rate_limit_answers_too_many_requests_with_retry_after(make_server, conn
 
 
 def test_model_select_confirms_with_a_real_timestamp_and_is_used(make_server, connect):
-    providers = [ProviderConfig(id="first", name="First", type="demo"), ProviderConfig(id="second", name="Second",
-                                                                                     type="demo")]
+    providers = [
+        ProviderConfig(id="first", name="First", type="demo"),
+        ProviderConfig(id="second", name="Second", type="demo"),
+    ]
     server = make_server(providers=providers)
     client = connect("alice", target=server)
     assert client.greeting["models"] == [{"id": "first", "name": "First"}, {"id": "second", "name": "Second"}]

@@ -25,18 +25,40 @@ def go_encrypt(text: str, key: str = KEY) -> str:
 def go_session(sid="a" * 32, uid="alice", ended=False) -> dict:
     start = datetime(2026, 3, 5, 10, 0, 0, 123000)
     doc = {
-        "_id": sid, "uid": uid, "nm": "Where is my order?", "modelId": "demo",
+        "_id": sid,
+        "uid": uid,
+        "nm": "Where is my order?",
+        "modelId": "demo",
         "msgs": [
-            {"content": go_encrypt("Where is my order? It is late."), "ts": datetime(2026, 3, 5, 10, 0, 1),
-             "sender": "user"},
-            {"content": "Legacy plaintext answer from before encryption.", "ts": datetime(2026, 3, 5, 10, 0, 2),
-             "sender": "ai"},
-            {"content": go_encrypt("here is the receipt"), "ts": datetime(2026, 3, 5, 10, 0, 3), "sender": "user",
-             "fileId": "f-1", "fileUrl": "https://files.example.com/r.pdf", "meta": {"filename": "r.pdf"}},
+            {
+                "content": go_encrypt("Where is my order? It is late."),
+                "ts": datetime(2026, 3, 5, 10, 0, 1),
+                "sender": "user",
+            },
+            {
+                "content": "Legacy plaintext answer from before encryption.",
+                "ts": datetime(2026, 3, 5, 10, 0, 2),
+                "sender": "ai",
+            },
+            {
+                "content": go_encrypt("here is the receipt"),
+                "ts": datetime(2026, 3, 5, 10, 0, 3),
+                "sender": "user",
+                "fileId": "f-1",
+                "fileUrl": "https://files.example.com/r.pdf",
+                "meta": {"filename": "r.pdf"},
+            },
         ],
-        "ts": start, "dur": Int64(0), "adminAssisted": False, "helpRequested": False, "totalTokens": 0,
-        "lastActivity": datetime(2026, 3, 5, 10, 0, 3), "maxRespTime": Int64(0), "avgRespTime": Int64(0),
-        "_ts": start, "_mt": start,
+        "ts": start,
+        "dur": Int64(0),
+        "adminAssisted": False,
+        "helpRequested": False,
+        "totalTokens": 0,
+        "lastActivity": datetime(2026, 3, 5, 10, 0, 3),
+        "maxRespTime": Int64(0),
+        "avgRespTime": Int64(0),
+        "_ts": start,
+        "_mt": start,
     }
     if ended:
         doc.update(endTs=datetime(2026, 3, 5, 10, 5, 0), dur=Int64(300), shareToken="b" * 32)
@@ -56,9 +78,16 @@ def test_go_session_reads_through_the_rest_api(make_server):
     body = get(server.url + "/sessions/" + "a" * 32, token("alice"))
     assert body["session_id"] == "a" * 32 and body["name"] == "Where is my order?" and body["model_id"] == "demo"
     assert [m["content"] for m in body["messages"]] == [
-        "Where is my order? It is late.", "Legacy plaintext answer from before encryption.", "here is the receipt"]
-    assert body["messages"][0] == {"content": "Where is my order? It is late.", "timestamp": "2026-03-05T10:00:01Z",
-                                   "sender": "user", "seq": 1}
+        "Where is my order? It is late.",
+        "Legacy plaintext answer from before encryption.",
+        "here is the receipt",
+    ]
+    assert body["messages"][0] == {
+        "content": "Where is my order? It is late.",
+        "timestamp": "2026-03-05T10:00:01Z",
+        "sender": "user",
+        "seq": 1,
+    }
     receipt = body["messages"][2]
     assert receipt["file_id"] == "f-1" and receipt["file_url"] == "https://files.example.com/r.pdf"
     assert receipt["metadata"] == {"filename": "r.pdf"}

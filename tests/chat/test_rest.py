@@ -28,8 +28,12 @@ def alice_session(connect):
     return client.reply()[-1]["session_id"]
 
 
-ROUTES = [("GET", "/sessions"), ("GET", "/sessions/{sid}"), ("POST", "/sessions/{sid}/end"),
-          ("POST", "/sessions/{sid}/share")]
+ROUTES = [
+    ("GET", "/sessions"),
+    ("GET", "/sessions/{sid}"),
+    ("POST", "/sessions/{sid}/end"),
+    ("POST", "/sessions/{sid}/share"),
+]
 
 
 @pytest.mark.parametrize("method,path", ROUTES)
@@ -38,7 +42,9 @@ def test_user_routes_need_a_bearer_token(server, alice_session, method, path):
     assert call(url, method)[:2] == (401, {"error": "Invalid authorization header", "code": "UNAUTHORIZED"})
     assert call(url, method, headers={"Authorization": "Token abc"})[0] == 401
     assert call(url, method, bearer="garbage")[:2] == (
-        401, {"error": "Invalid or expired authentication token", "code": "INVALID_TOKEN"})
+        401,
+        {"error": "Invalid or expired authentication token", "code": "INVALID_TOKEN"},
+    )
 
 
 @pytest.mark.parametrize("method,path", ROUTES[1:])
@@ -61,7 +67,9 @@ def test_list_and_read_in_the_go_shapes(server, alice_session):
 
 def test_end_is_recorded_once(server, alice_session):
     assert call(server.url + f"/sessions/{alice_session}/end", "POST", bearer=token("alice"))[:2] == (
-        200, {"status": "ended"})
+        200,
+        {"status": "ended"},
+    )
     first = Session.objects.get(id=alice_session).end
     assert call(server.url + f"/sessions/{alice_session}/end", "POST", bearer=token("alice"))[0] == 200
     assert Session.objects.get(id=alice_session).end == first  # Go overwrote endTs and double-counted
@@ -74,16 +82,18 @@ def test_share_link_is_stable_and_public(server, alice_session):
     status, body, _ = call(server.url + f"/shared/{first}")
     assert status == 200 and body["session_id"] == alice_session and len(body["messages"]) == 2
     assert "user_id" not in body and "model_id" not in body
-    assert call(server.url + "/shared/nope")[:2] == (404, {"error": "Shared session not found",
-                                                          "code": "NOT_FOUND"})
+    assert call(server.url + "/shared/nope")[:2] == (404, {"error": "Shared session not found", "code": "NOT_FOUND"})
 
 
 def test_security_headers_and_json_404(server):
     status, body, headers = call(server.url + "/no/such/route")
     assert (status, body) == (404, {"error": "Resource not found", "code": "NOT_FOUND"})
-    for name, value in {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                        "Referrer-Policy": "strict-origin-when-cross-origin",
-                        "X-XSS-Protection": "1; mode=block"}.items():
+    for name, value in {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-XSS-Protection": "1; mode=block",
+    }.items():
         assert headers[name] == value
     assert headers["X-Request-ID"]
 
@@ -109,6 +119,8 @@ def test_public_routes_share_one_rate_limit_per_ip(make_server):
     for path in ("/healthz", "/readyz", "/shared/x"):
         assert call(server.url + path)[0] in (200, 404)
     status, body, headers = call(server.url + "/healthz")
-    assert status == 429 and body == {"error": "rate_limit_exceeded",
-                                      "message": "Too many requests. Please try again later."}
+    assert status == 429 and body == {
+        "error": "rate_limit_exceeded",
+        "message": "Too many requests. Please try again later.",
+    }
     assert int(headers["Retry-After"]) >= 1

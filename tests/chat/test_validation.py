@@ -25,40 +25,66 @@ INVALID = [
     ({"type": "user_message", "content": "   "}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "ai_response"}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "file_upload", "file_id": "f1"}, "INVALID_FORMAT", "Message validation failed"),
-    ({"type": "voice_message", "file_url": "https://example.com/a.webm"}, "INVALID_FORMAT",
-     "Message validation failed"),
+    (
+        {"type": "voice_message", "file_url": "https://example.com/a.webm"},
+        "INVALID_FORMAT",
+        "Message validation failed",
+    ),
     ({"type": "error"}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "error", "error": {"code": "X"}}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "model_select"}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "admin_join"}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "admin_leave", "sender": "user"}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "help_request", "sender": "ai"}, "INVALID_FORMAT", "Message validation failed"),
-    ({"type": "user_message", "content": "x", "session_id": "s" * 129}, "INVALID_FORMAT",
-     "Message validation failed"),
+    ({"type": "user_message", "content": "x", "session_id": "s" * 129}, "INVALID_FORMAT", "Message validation failed"),
     ({"type": "user_message", "content": "é" * 5001}, "INVALID_FORMAT", "Message validation failed"),
-    ({"type": "file_upload", "file_id": "f" * 256, "file_url": "https://example.com/x"}, "INVALID_FORMAT",
-     "Message validation failed"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "https://example.com/" + "x" * 2048}, "INVALID_FORMAT",
-     "Message validation failed"),
+    (
+        {"type": "file_upload", "file_id": "f" * 256, "file_url": "https://example.com/x"},
+        "INVALID_FORMAT",
+        "Message validation failed",
+    ),
+    (
+        {"type": "file_upload", "file_id": "f", "file_url": "https://example.com/" + "x" * 2048},
+        "INVALID_FORMAT",
+        "Message validation failed",
+    ),
     ({"type": "model_select", "model_id": "m" * 101}, "INVALID_FORMAT", "Message validation failed"),
-    ({"type": "user_message", "content": "x", "metadata": {"k": "v" * 1001}}, "INVALID_FORMAT",
-     "Message validation failed"),
+    (
+        {"type": "user_message", "content": "x", "metadata": {"k": "v" * 1001}},
+        "INVALID_FORMAT",
+        "Message validation failed",
+    ),
     # Handler-level checks.
     ({"type": "model_select", "model_id": "gpt-4"}, "INVALID_FORMAT", "Invalid model ID: gpt-4"),
     ({"type": "typing_indicator"}, "INVALID_FORMAT", "Invalid message format: unknown message type typing_indicator"),
     ({"type": "loading"}, "INVALID_FORMAT", "Invalid message format: unknown message type loading"),
     ({"type": "help_request"}, "NOT_FOUND", "Session not found"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "http://example.com/a.png"}, "INVALID_FORMAT",
-     "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "https://127.0.0.1/a.png"}, "INVALID_FORMAT",
-     "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "https://10.1.2.3/a.png"}, "INVALID_FORMAT",
-     "Invalid file URL"),
-    ({"type": "voice_message", "file_id": "f", "file_url": "https://[::1]/a.webm"}, "INVALID_FORMAT",
-     "Invalid file URL"),
+    (
+        {"type": "file_upload", "file_id": "f", "file_url": "http://example.com/a.png"},
+        "INVALID_FORMAT",
+        "Invalid file URL",
+    ),
+    (
+        {"type": "file_upload", "file_id": "f", "file_url": "https://127.0.0.1/a.png"},
+        "INVALID_FORMAT",
+        "Invalid file URL",
+    ),
+    (
+        {"type": "file_upload", "file_id": "f", "file_url": "https://10.1.2.3/a.png"},
+        "INVALID_FORMAT",
+        "Invalid file URL",
+    ),
+    (
+        {"type": "voice_message", "file_id": "f", "file_url": "https://[::1]/a.webm"},
+        "INVALID_FORMAT",
+        "Invalid file URL",
+    ),
     ({"type": "admin_join", "sender": "admin"}, "UNAUTHORIZED", "You do not have permission to access this session"),
-    ({"type": "user_message", "content": "hi", "sender": "admin"}, "UNAUTHORIZED",
-     "You do not have permission to access this session"),
+    (
+        {"type": "user_message", "content": "hi", "sender": "admin"},
+        "UNAUTHORIZED",
+        "You do not have permission to access this session",
+    ),
 ]
 
 
@@ -78,8 +104,7 @@ def test_each_invalid_frame_gets_its_error_frame_and_the_socket_stays_open(conne
 def test_sanitising_strips_nul_and_whitespace_and_fills_defaults():
     frame = parse(json.dumps({"type": " user_message ", "content": "  hi\x00 there  ", "metadata": {" k ": " v\x00"}}))
     validate(frame)
-    assert (frame.type, frame.content, frame.sender, frame.metadata) == ("user_message", "hi there", "user",
-                                                                         {"k": "v"})
+    assert (frame.type, frame.content, frame.sender, frame.metadata) == ("user_message", "hi there", "user", {"k": "v"})
     assert frame.timestamp is not None
 
 

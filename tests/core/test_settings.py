@@ -14,26 +14,36 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD = [
     ({}, "JWT_SECRET is required in production; generate one with: openssl rand -base64 48"),
     ({"JWT_SECRET": "short-but-random-Zq8"}, "JWT_SECRET must be at least 32 bytes (got 20)"),
-    ({"JWT_SECRET": "local-development-secret-change-in-production"}, "JWT_SECRET appears to be weak (contains "
-                                                                        "'secret')"),
+    (
+        {"JWT_SECRET": "local-development-secret-change-in-production"},
+        "JWT_SECRET appears to be weak (contains 'secret')",
+    ),
     ({"JWT_SECRET": "your-jwt-" + "x" * 40}, "JWT_SECRET contains a placeholder value"),
     ({"JWT_SECRET": "PLACEHOLDER_JWT_SECRET_" + "x" * 20}, "JWT_SECRET contains a placeholder value"),
     ({"JWT_SECRET": "a" * 40}, "JWT_SECRET appears to be weak (too few distinct characters)"),
     ({"JWT_SECRET": "Zq8" * 5 + "12345" + "Wv7" * 5}, "JWT_SECRET appears to be weak (contains '12345')"),
-    ({"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "too-short"}, "ENCRYPTION_KEY must be exactly 32 bytes for AES-256 "
-                                                            "(got 9); generate one with: openssl rand -hex 16"),
+    (
+        {"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "too-short"},
+        "ENCRYPTION_KEY must be exactly 32 bytes for AES-256 (got 9); generate one with: openssl rand -hex 16",
+    ),
     ({"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "A" * 44}, "ENCRYPTION_KEY must be exactly 32 bytes"),
-    ({"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "PLACEHOLDER_ENCRYPTION_KEY_32_BY"},
-     "ENCRYPTION_KEY contains a placeholder value"),
-    ({"JWT_SECRET": STRONG, "ENCRYPTION_KEYS_PREVIOUS": "0123456789abcdef0123456789abcdef"},
-     "ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is empty"),
+    (
+        {"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "PLACEHOLDER_ENCRYPTION_KEY_32_BY"},
+        "ENCRYPTION_KEY contains a placeholder value",
+    ),
+    (
+        {"JWT_SECRET": STRONG, "ENCRYPTION_KEYS_PREVIOUS": "0123456789abcdef0123456789abcdef"},
+        "ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is empty",
+    ),
     ({"JWT_SECRET": STRONG, "CHATBOX_ENV": "staging"}, "CHATBOX_ENV must be one of production, development, test"),
     ({"JWT_SECRET": STRONG, "CHATBOX_PATH_PREFIX": "chat"}, "CHATBOX_PATH_PREFIX must start with '/'"),
     ({"JWT_SECRET": STRONG, "RECONNECT_TIMEOUT": "soon"}, "RECONNECT_TIMEOUT = 'soon' is not valid: not a duration"),
     ({"JWT_SECRET": STRONG, "MAX_CONNECTIONS": "lots"}, "MAX_CONNECTIONS = 'lots' is not valid"),
     ({"JWT_SECRET": STRONG, "MAX_MESSAGE_SIZE": "1 parsec"}, "MAX_MESSAGE_SIZE = '1 parsec' is not valid"),
-    ({"JWT_SECRET": STRONG, "WS_ALLOWED_ORIGINS": "REPLACE_WITH_PRODUCTION_ORIGINS"},
-     "WS_ALLOWED_ORIGINS contains a placeholder value"),
+    (
+        {"JWT_SECRET": STRONG, "WS_ALLOWED_ORIGINS": "REPLACE_WITH_PRODUCTION_ORIGINS"},
+        "WS_ALLOWED_ORIGINS contains a placeholder value",
+    ),
     ({"JWT_SECRET": STRONG, "TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES = '10.0.0.0/33' is not valid"),
     ({"JWT_SECRET": STRONG, "SMTP_TLS": "maybe"}, "SMTP_TLS = 'maybe' is not valid: not a boolean"),
     ({"JWT_SECRET": STRONG, "LLM_DEFAULT_MODEL": "gpt-4"}, "LLM_DEFAULT_MODEL 'gpt-4' is not a configured provider"),
@@ -49,8 +59,13 @@ def test_bad_settings_are_refused_naming_the_variable(environ, message):
 
 def test_secrets_are_never_echoed_in_errors_or_repr():
     with pytest.raises(SettingsError) as refused:
-        Settings.load({"JWT_SECRET": STRONG, "ENCRYPTION_KEY": "0123456789abcdef0123456789abcdef",
-                       "ENCRYPTION_KEYS_PREVIOUS": "hunter2"})
+        Settings.load(
+            {
+                "JWT_SECRET": STRONG,
+                "ENCRYPTION_KEY": "0123456789abcdef0123456789abcdef",
+                "ENCRYPTION_KEYS_PREVIOUS": "hunter2",
+            }
+        )
     assert "hunter2" not in str(refused.value)
     settings = Settings.load({"JWT_SECRET": STRONG, "SMTP_PASSWORD": "mail-pw-9"})
     assert STRONG not in repr(settings) and "mail-pw-9" not in repr(settings)
@@ -59,9 +74,15 @@ def test_secrets_are_never_echoed_in_errors_or_repr():
 
 def test_defaults_match_the_deployment_guide():
     settings = Settings.load({"JWT_SECRET": STRONG})
-    assert (settings.port, settings.prefix, settings.reconnect_timeout, settings.max_connections,
-            settings.rate_limit, settings.max_message_size, settings.llm_stream_timeout) == (
-        8080, "/chat", 900.0, 10000, 100, 1048576, 120.0)
+    assert (
+        settings.port,
+        settings.prefix,
+        settings.reconnect_timeout,
+        settings.max_connections,
+        settings.rate_limit,
+        settings.max_message_size,
+        settings.llm_stream_timeout,
+    ) == (8080, "/chat", 900.0, 10000, 100, 1048576, 120.0)
 
 
 def test_toml_file_is_read_and_the_environment_wins(tmp_path):
@@ -101,8 +122,9 @@ def test_missing_or_broken_config_file_is_named(tmp_path):
         Settings.load({"CHATBOX_CONFIG": str(broken)})
 
 
-@pytest.mark.parametrize("text,seconds", [("15m", 900), ("120s", 120), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200),
-                                          ("45", 45), ("1m0s", 60)])
+@pytest.mark.parametrize(
+    "text,seconds", [("15m", 900), ("120s", 120), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200), ("45", 45), ("1m0s", 60)]
+)
 def test_go_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -114,16 +136,22 @@ def test_sizes(text, size):
 
 def test_the_server_refuses_to_start_with_a_weak_secret_and_says_why():
     environ = {"PATH": "/usr/bin:/bin", "JWT_SECRET": "changeme", "CHATBOX_ENV": "production"}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 3
     assert "configuration error: JWT_SECRET must be at least 32 bytes (got 8)" in result.stderr
     assert "changeme" not in result.stderr
 
 
 def test_passwords_in_connection_urls_are_masked():
-    settings = Settings.load({"JWT_SECRET": STRONG, "MONGO_URI": "mongodb://admin:hunter2@db:27017/chat",
-                              "REDIS_URL": "redis://:s3cret@redis:6379/0"})
+    settings = Settings.load(
+        {
+            "JWT_SECRET": STRONG,
+            "MONGO_URI": "mongodb://admin:hunter2@db:27017/chat",
+            "REDIS_URL": "redis://:s3cret@redis:6379/0",
+        }
+    )
     masked = settings.masked()
     assert masked["MONGO_URI"] == "mongodb://admin:***@db:27017/chat"
     assert "hunter2" not in repr(settings) and "s3cret" not in str(masked)

@@ -49,8 +49,9 @@ def moto_endpoint():
     if binary is None:
         raise RuntimeError("moto_server is not installed: pip install -r requirements-dev.txt")
     port = free_port()
-    process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"

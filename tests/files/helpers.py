@@ -11,18 +11,31 @@ from conftest import token
 
 
 def s3_client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing",
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
 
 
-def upload(server, data: bytes, name: str = "photo.png", user: str = "alice", mime: str = "application/octet-stream",
-           session_id: str | None = None, auth: str | None = None) -> requests.Response:
+def upload(
+    server,
+    data: bytes,
+    name: str = "photo.png",
+    user: str = "alice",
+    mime: str = "application/octet-stream",
+    session_id: str | None = None,
+    auth: str | None = None,
+) -> requests.Response:
     """POST one file the way a browser's FormData does."""
     headers = {"Authorization": auth if auth is not None else f"Bearer {token(user)}"}
     form = {"session_id": session_id} if session_id else None
-    return requests.post(server.url + "/upload", files={"file": (name, data, mime)}, data=form, headers=headers,
-                         timeout=60)
+    return requests.post(
+        server.url + "/upload", files={"file": (name, data, mime)}, data=form, headers=headers, timeout=60
+    )
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -47,8 +60,9 @@ class FakeAudio:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "body": body})
+                fake.requests.append(
+                    {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                )
                 if self.path == "/v1/audio/speech":
                     data, kind = fake.speech, "audio/mpeg"
                 elif self.path == "/v1/audio/transcriptions":

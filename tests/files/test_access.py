@@ -53,8 +53,9 @@ def test_download_access(local_server, shared, build, status):
 
 
 def test_invalid_token_is_401(local_server, shared):
-    response = requests.get(f"{local_server.url}/files/{shared['file_id']}", params={"token": "bad.token.here"},
-                            timeout=30)
+    response = requests.get(
+        f"{local_server.url}/files/{shared['file_id']}", params={"token": "bad.token.here"}, timeout=30
+    )
     assert (response.status_code, response.json()["code"]) == (401, "INVALID_TOKEN")
 
 

@@ -10,8 +10,10 @@ from chatbox.files.sniff import Refused
 
 from .helpers import PNG, WEBM, upload
 
-VOICE_NOTICE = ("Your voice message was saved, but it cannot be understood yet (voice transcription is not "
-                "available). Please type your message.")
+VOICE_NOTICE = (
+    "Your voice message was saved, but it cannot be understood yet (voice transcription is not "
+    "available). Please type your message."
+)
 
 
 def start_chat(connect, user="alice"):
@@ -26,16 +28,27 @@ def test_file_frame_reaches_every_device_once_and_is_stored(server, connect):
     phone, sid = start_chat(connect)
     laptop = connect("alice", session_id=sid)
     answer = upload(server, PNG, "cat.png", mime="image/png").json()
-    phone.send(type="file_upload", file_id=answer["file_id"], file_url=answer["file_url"] + "?token=secret",
-               content="my cat", metadata={"client_msg_id": "c-7"})
+    phone.send(
+        type="file_upload",
+        file_id=answer["file_id"],
+        file_url=answer["file_url"] + "?token=secret",
+        content="my cat",
+        metadata={"client_msg_id": "c-7"},
+    )
     expected_meta = {"client_msg_id": "c-7", "filename": "cat.png", "mime_type": "image/png", "size": str(len(PNG))}
     for device in (phone, laptop):
         frame = device.recv()
         assert (frame["type"], frame["file_id"], frame["file_url"], frame["content"], frame["metadata"]) == (
-            "file_upload", answer["file_id"], f"/chat/files/{answer['file_id']}", "my cat", expected_meta)
+            "file_upload",
+            answer["file_id"],
+            f"/chat/files/{answer['file_id']}",
+            "my cat",
+            expected_meta,
+        )
         assert device.quiet() == []  # once each, and no AI reply to a plain file
-    stored = requests.get(f"{server.url}/sessions/{sid}", headers={"Authorization": f"Bearer {token('alice')}"},
-                          timeout=30).json()["messages"][-1]
+    stored = requests.get(
+        f"{server.url}/sessions/{sid}", headers={"Authorization": f"Bearer {token('alice')}"}, timeout=30
+    ).json()["messages"][-1]
     # The token the client appended is not kept: the stored URL is the canonical one.
     assert (stored["file_id"], stored["file_url"]) == (answer["file_id"], f"/chat/files/{answer['file_id']}")
 
@@ -52,30 +65,43 @@ def test_without_client_msg_id_the_sender_gets_no_echo(server, connect):
 def test_a_file_sent_in_a_session_is_readable_through_its_share_link(server, connect):
     phone, sid = start_chat(connect)
     answer = upload(server, PNG).json()  # uploaded without session_id: the message ties it to the session
-    phone.send(type="file_upload", file_id=answer["file_id"], file_url=answer["file_url"],
-               metadata={"client_msg_id": "x"})
+    phone.send(
+        type="file_upload", file_id=answer["file_id"], file_url=answer["file_url"], metadata={"client_msg_id": "x"}
+    )
     phone.recv()
     share = server.services.store.share(sid)
     response = requests.get(server.url + answer["file_url"].removeprefix("/chat"), params={"share": share}, timeout=30)
     assert (response.status_code, response.content) == (200, PNG)
 
 
-@pytest.mark.parametrize("frame,message", [
-    ({"type": "file_upload", "file_id": "{other}", "file_url": "/chat/files/{other}"}, "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "0" * 32, "file_url": "/chat/files/" + "0" * 32}, "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "{mine2}", "file_url": "/chat/files/{mine}"},
-     "The file_id does not match the file URL"),
-    ({"type": "voice_message", "file_id": "{mine}", "file_url": "/chat/files/{mine}"},
-     "A voice message must be an audio file"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "/etc/passwd"}, "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "http://93.184.216.34/a.png"}, "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "f", "file_url": "https://192.168.1.5/a.png"}, "Invalid file URL"),
-    ({"type": "file_upload", "file_id": "{mine}", "file_url": "https://127.0.0.1/chat/files/{mine}"},
-     "Invalid file URL"),
-])
+@pytest.mark.parametrize(
+    "frame,message",
+    [
+        ({"type": "file_upload", "file_id": "{other}", "file_url": "/chat/files/{other}"}, "Invalid file URL"),
+        ({"type": "file_upload", "file_id": "0" * 32, "file_url": "/chat/files/" + "0" * 32}, "Invalid file URL"),
+        (
+            {"type": "file_upload", "file_id": "{mine2}", "file_url": "/chat/files/{mine}"},
+            "The file_id does not match the file URL",
+        ),
+        (
+            {"type": "voice_message", "file_id": "{mine}", "file_url": "/chat/files/{mine}"},
+            "A voice message must be an audio file",
+        ),
+        ({"type": "file_upload", "file_id": "f", "file_url": "/etc/passwd"}, "Invalid file URL"),
+        ({"type": "file_upload", "file_id": "f", "file_url": "http://93.184.216.34/a.png"}, "Invalid file URL"),
+        ({"type": "file_upload", "file_id": "f", "file_url": "https://192.168.1.5/a.png"}, "Invalid file URL"),
+        (
+            {"type": "file_upload", "file_id": "{mine}", "file_url": "https://127.0.0.1/chat/files/{mine}"},
+            "Invalid file URL",
+        ),
+    ],
+)
 def test_file_frames_refused(server, connect, frame, message):
-    ids = {"mine": upload(server, PNG).json()["file_id"], "mine2": upload(server, PNG).json()["file_id"],
-           "other": upload(server, PNG, user="mallory").json()["file_id"]}
+    ids = {
+        "mine": upload(server, PNG).json()["file_id"],
+        "mine2": upload(server, PNG).json()["file_id"],
+        "other": upload(server, PNG, user="mallory").json()["file_id"],
+    }
     client = connect("alice")
     client.send(**{k: v.format(**ids) for k, v in frame.items()})
     error = client.recv()
@@ -85,11 +111,15 @@ def test_file_frames_refused(server, connect, frame, message):
 
 def test_external_https_url_is_still_accepted(connect):
     phone, sid = start_chat(connect)
-    phone.send(type="file_upload", file_id="ext-1", file_url="https://93.184.216.34/a.png",
-               metadata={"client_msg_id": "e"})
+    phone.send(
+        type="file_upload", file_id="ext-1", file_url="https://93.184.216.34/a.png", metadata={"client_msg_id": "e"}
+    )
     frame = phone.recv()
-    assert (frame["type"], frame["file_url"], frame["session_id"]) == ("file_upload", "https://93.184.216.34/a.png",
-                                                                       sid)
+    assert (frame["type"], frame["file_url"], frame["session_id"]) == (
+        "file_upload",
+        "https://93.184.216.34/a.png",
+        sid,
+    )
 
 
 def test_voice_note_without_transcription_is_kept_and_the_user_told(server, connect):
@@ -99,28 +129,40 @@ def test_voice_note_without_transcription_is_kept_and_the_user_told(server, conn
     phone.send(type="voice_message", file_id=answer["file_id"], file_url=answer["file_url"])
     shown = laptop.recv()
     assert (shown["type"], shown["file_id"], shown["metadata"]["mime_type"]) == (
-        "voice_message", answer["file_id"], "audio/webm")
+        "voice_message",
+        answer["file_id"],
+        "audio/webm",
+    )
     notice = phone.recv()
     assert (notice["type"], notice["sender"], notice["content"]) == ("notification", "system", VOICE_NOTICE)
     assert phone.quiet(0.5) == [] and laptop.quiet() == []  # no AI reply to words nobody could hear
     messages = server.services.store.messages(server.services.store.get(sid))
-    assert (messages[-1].file_id, messages[-1].meta["kind"], messages[-1].transcript) == (answer["file_id"], "voice",
-                                                                                          "")
+    assert (messages[-1].file_id, messages[-1].meta["kind"], messages[-1].transcript) == (
+        answer["file_id"],
+        "voice",
+        "",
+    )
 
 
 def test_ai_generated_file_is_stored_and_sent_with_its_url(server, connect):
     phone, sid = start_chat(connect)
     files = server.services.extras["files"]
-    frame = files.publish_ai_file(sid, PNG, "chart.png", "image/png", content="Here is your chart",
-                                  model_id="demo").to_dict()
+    frame = files.publish_ai_file(
+        sid, PNG, "chart.png", "image/png", content="Here is your chart", model_id="demo"
+    ).to_dict()
     received = phone.recv()
     assert received == frame
     assert (received["type"], received["sender"], received["content"], received["metadata"]["done"]) == (
-        "ai_response", "ai", "Here is your chart", "true")
+        "ai_response",
+        "ai",
+        "Here is your chart",
+        "true",
+    )
     record = FileRecord.objects.get(id=received["file_id"])
     assert (record.owner, record.session, record.origin, record.mime) == ("alice", sid, "ai", "image/png")
-    download = requests.get(server.url + received["file_url"].removeprefix("/chat"),
-                            params={"token": token("alice")}, timeout=30)
+    download = requests.get(
+        server.url + received["file_url"].removeprefix("/chat"), params={"token": token("alice")}, timeout=30
+    )
     assert (download.status_code, download.content) == (200, PNG)
     # Resume replays it as one complete frame with the same file.
     again = connect("alice", session_id=sid, last_seq=received["seq"] - 1)

@@ -33,8 +33,17 @@ def status_kib(pid: int, field: str) -> int:
 def app_process(tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("upload_server.py")), str(port),
-                                str(tmp_path / "uploads"), SECRET], cwd=ROOT, env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("upload_server.py")),
+            str(port),
+            str(tmp_path / "uploads"),
+            SECRET,
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}/chat"
     deadline = time.monotonic() + 60
     while True:
@@ -71,10 +80,16 @@ def body_of(size: int, digest):
 
 def test_100mb_upload_keeps_server_memory_flat(app_process):
     process, url, upload_dir = app_process
-    headers = {"Authorization": f"Bearer {token('alice')}",
-               "Content-Type": "multipart/form-data; boundary=mEmOrYbOuNdArY"}
-    warm = requests.post(url + "/upload", files={"file": ("a.txt", b"warm up")}, headers={
-        "Authorization": headers["Authorization"]}, timeout=30)
+    headers = {
+        "Authorization": f"Bearer {token('alice')}",
+        "Content-Type": "multipart/form-data; boundary=mEmOrYbOuNdArY",
+    }
+    warm = requests.post(
+        url + "/upload",
+        files={"file": ("a.txt", b"warm up")},
+        headers={"Authorization": headers["Authorization"]},
+        timeout=30,
+    )
     assert warm.status_code == 200  # first request loads what any request loads, before the baseline
 
     baseline = status_kib(process.pid, "VmRSS")
@@ -89,8 +104,10 @@ def test_100mb_upload_keeps_server_memory_flat(app_process):
     stored = upload_dir / "files" / answer["file_id"]
     assert stored.stat().st_size == SIZE
     growth_mib = (peak - baseline) / 1024
-    print(f"server RSS {baseline / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB during a {SIZE / MIB:.0f} MiB "
-          f"upload: +{growth_mib:.1f} MiB")
+    print(
+        f"server RSS {baseline / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB during a {SIZE / MIB:.0f} MiB "
+        f"upload: +{growth_mib:.1f} MiB"
+    )
     assert growth_mib < 30, f"server memory grew by {growth_mib:.1f} MiB for a {SIZE / MIB:.0f} MiB upload"
     with stored.open("rb") as handle:
         on_disk = hashlib.file_digest(handle, "sha256").hexdigest()

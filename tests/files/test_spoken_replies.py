@@ -14,11 +14,25 @@ from chatbox.settings import ProviderConfig
 @pytest.fixture
 def speaking_server(make_server, fake_audio, tmp_path):
     def factory(**overrides):
-        providers = [ProviderConfig(id="demo", name="Demo", type="demo"),
-                     ProviderConfig(id="voice", name="Voice", type="openai", endpoint=fake_audio.endpoint,
-                                    api_key="sk-audio-test-key", model="gpt-4o-mini")]
-        settings = {"upload_dir": str(tmp_path / "uploads"), "providers": providers, "tts_provider": "voice",
-                    "tts_model": "tts-1-hd", "tts_voice": "nova", **overrides}
+        providers = [
+            ProviderConfig(id="demo", name="Demo", type="demo"),
+            ProviderConfig(
+                id="voice",
+                name="Voice",
+                type="openai",
+                endpoint=fake_audio.endpoint,
+                api_key="sk-audio-test-key",
+                model="gpt-4o-mini",
+            ),
+        ]
+        settings = {
+            "upload_dir": str(tmp_path / "uploads"),
+            "providers": providers,
+            "tts_provider": "voice",
+            "tts_model": "tts-1-hd",
+            "tts_voice": "nova",
+            **overrides,
+        }
         return make_server(**settings)
 
     return factory
@@ -36,14 +50,22 @@ def test_a_complete_reply_is_spoken_stored_and_sent_after_it(speaking_server, fa
     reply = phone.reply()
     spoken = phone.recv(timeout=30)
     assert (spoken["type"], spoken["sender"], spoken.get("content", "")) == ("ai_response", "ai", "")
-    assert spoken["metadata"] == {"done": "true", "filename": "reply.mp3", "mime_type": "audio/mpeg",
-                                  "size": str(len(fake_audio.speech))}
+    assert spoken["metadata"] == {
+        "done": "true",
+        "filename": "reply.mp3",
+        "mime_type": "audio/mpeg",
+        "size": str(len(fake_audio.speech)),
+    }
     assert spoken["seq"] == reply[-1]["seq"] + 1 and spoken["model_id"] == "demo"
     (request,) = fake_audio.requests
     assert request["path"] == "/v1/audio/speech"
     assert request["headers"]["authorization"] == "Bearer sk-audio-test-key"
-    assert json.loads(request["body"]) == {"model": "tts-1-hd", "input": text_of(reply), "voice": "nova",
-                                           "response_format": "mp3"}
+    assert json.loads(request["body"]) == {
+        "model": "tts-1-hd",
+        "input": text_of(reply),
+        "voice": "nova",
+        "response_format": "mp3",
+    }
     fetched = download(server, spoken["file_url"], f"Bearer {token('alice')}")
     assert (fetched.status_code, fetched.content) == (200, fake_audio.speech)
     assert fetched.headers["Content-Type"].startswith("audio/mpeg")
@@ -77,11 +99,15 @@ def test_an_interrupted_reply_is_not_spoken(speaking_server, fake_audio, connect
     phone = connect("alice", target=server)
     phone.send(type="user_message", content="tell me a long story")
     first = phone.recv_until(lambda f: f["type"] == "ai_response" and f.get("content"), timeout=30)[-1]
-    taken = requests.post(f"{server.url}/admin/takeover/{first['session_id']}",
-                          headers={"Authorization": f"Bearer {admin_token()}"}, timeout=30)
+    taken = requests.post(
+        f"{server.url}/admin/takeover/{first['session_id']}",
+        headers={"Authorization": f"Bearer {admin_token()}"},
+        timeout=30,
+    )
     assert taken.status_code == 200, taken.text
-    done = phone.recv_until(lambda f: f["type"] == "ai_response" and f["metadata"].get("done") == "true",
-                            timeout=30)[-1]
+    done = phone.recv_until(lambda f: f["type"] == "ai_response" and f["metadata"].get("done") == "true", timeout=30)[
+        -1
+    ]
     assert done["metadata"].get("interrupted") == "true"
     assert not any(f.get("file_url") for f in phone.quiet(1.0))
     assert fake_audio.requests == []

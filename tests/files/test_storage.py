@@ -19,8 +19,13 @@ from .helpers import PNG, WEBM, multipart, upload
 
 
 def get(server, file_id, user="alice", **params):
-    return requests.get(f"{server.url}/files/{file_id}", headers={"Authorization": f"Bearer {token(user)}"},
-                        params=params, allow_redirects=False, timeout=30)
+    return requests.get(
+        f"{server.url}/files/{file_id}",
+        headers={"Authorization": f"Bearer {token(user)}"},
+        params=params,
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 def test_local_upload_is_recorded_and_served_with_safe_headers(local_server):
@@ -29,7 +34,12 @@ def test_local_upload_is_recorded_and_served_with_safe_headers(local_server):
     answer = response.json()
     record = FileRecord.objects.get(id=answer["file_id"])
     assert (record.owner, record.name, record.size, record.mime, record.store) == (
-        "alice", "holiday photo.png", len(PNG), "image/png", "local")
+        "alice",
+        "holiday photo.png",
+        len(PNG),
+        "image/png",
+        "local",
+    )
     assert record.sha256 == hashlib.sha256(PNG).hexdigest()
     assert (local_server.upload_dir / record.key).read_bytes() == PNG
 
@@ -43,12 +53,15 @@ def test_local_upload_is_recorded_and_served_with_safe_headers(local_server):
     assert "sandbox" in served.headers["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("name,data,content_type,disposition", [
-    ("report.pdf", b"%PDF-1.7\n" + b"\x00" * 50, "application/pdf", "attachment"),
-    ("notes.txt", b"just words\n", "text/plain; charset=utf-8", "attachment"),
-    ("data.json", b'{"a": 1}', "application/json", "attachment"),
-    ("voice.webm", WEBM, "audio/webm", "inline"),
-])
+@pytest.mark.parametrize(
+    "name,data,content_type,disposition",
+    [
+        ("report.pdf", b"%PDF-1.7\n" + b"\x00" * 50, "application/pdf", "attachment"),
+        ("notes.txt", b"just words\n", "text/plain; charset=utf-8", "attachment"),
+        ("data.json", b'{"a": 1}', "application/json", "attachment"),
+        ("voice.webm", WEBM, "audio/webm", "inline"),
+    ],
+)
 def test_local_content_type_and_disposition(local_server, name, data, content_type, disposition):
     file_id = upload(local_server, data, name, mime=content_type).json()["file_id"]
     served = get(local_server, file_id)
@@ -59,8 +72,12 @@ def test_local_content_type_and_disposition(local_server, name, data, content_ty
 
 def test_local_range_request_for_media_seeking(local_server):
     file_id = upload(local_server, WEBM, "voice.webm", mime="audio/webm").json()["file_id"]
-    response = requests.get(f"{local_server.url}/files/{file_id}", params={"token": token("alice")},
-                            headers={"Range": "bytes=0-9"}, timeout=30)
+    response = requests.get(
+        f"{local_server.url}/files/{file_id}",
+        params={"token": token("alice")},
+        headers={"Range": "bytes=0-9"},
+        timeout=30,
+    )
     assert (response.status_code, response.content) == (206, WEBM[:10])
 
 
@@ -81,8 +98,9 @@ def test_local_delete(local_server):
 
 def test_admin_may_delete_any_file(local_server):
     file_id = upload(local_server, PNG).json()["file_id"]
-    response = requests.delete(f"{local_server.url}/files/{file_id}",
-                               headers={"Authorization": f"Bearer {admin_token()}"}, timeout=30)
+    response = requests.delete(
+        f"{local_server.url}/files/{file_id}", headers={"Authorization": f"Bearer {admin_token()}"}, timeout=30
+    )
     assert response.status_code == 204
     assert FileRecord.objects(id=file_id).count() == 0
 
@@ -93,7 +111,10 @@ def test_s3_upload_presigned_download_and_delete(s3_server):
     assert record.store == "s3"
     head = s3_server.s3.head_object(Bucket=s3_server.bucket, Key=record.key)
     assert (head["ContentLength"], head["ContentType"], head.get("ServerSideEncryption")) == (
-        len(PNG), "image/png", "AES256")
+        len(PNG),
+        "image/png",
+        "AES256",
+    )
 
     redirect = get(s3_server, answer["file_id"])
     assert redirect.status_code == 302
@@ -109,8 +130,9 @@ def test_s3_upload_presigned_download_and_delete(s3_server):
     assert query["response-content-type"] == ["image/png"]
     assert query["response-content-disposition"] == ["inline; filename*=UTF-8''holiday%20photo.png"]
 
-    deleted = requests.delete(f"{s3_server.url}/files/{answer['file_id']}",
-                              headers={"Authorization": f"Bearer {token('alice')}"}, timeout=30)
+    deleted = requests.delete(
+        f"{s3_server.url}/files/{answer['file_id']}", headers={"Authorization": f"Bearer {token('alice')}"}, timeout=30
+    )
     assert deleted.status_code == 204
     with pytest.raises(ClientError):
         s3_server.s3.head_object(Bucket=s3_server.bucket, Key=record.key)
@@ -122,7 +144,8 @@ def test_s3_non_media_downloads_as_attachment(s3_server):
     location = get(s3_server, file_id).headers["Location"]
     assert requests.get(location, timeout=30).content == b"%PDF-1.7\n"
     assert parse_qs(urlparse(location).query)["response-content-disposition"] == [
-        "attachment; filename*=UTF-8''report.pdf"]
+        "attachment; filename*=UTF-8''report.pdf"
+    ]
 
 
 def test_s3_other_user_gets_404_not_a_link(s3_server):
@@ -136,8 +159,10 @@ def test_s3_unavailable_is_a_clear_503_and_nothing_is_kept(make_server, moto_end
     server = make_server(s3_bucket="no-such-bucket", s3_endpoint=moto_endpoint, **S3_KEYS)
     spool = set(Path(tempfile.gettempdir()).glob("upload-*"))
     response = upload(server, PNG)
-    assert (response.status_code, response.json()) == (503, {
-        "error": "File storage is unavailable right now; please try again later", "code": "STORAGE_UNAVAILABLE"})
+    assert (response.status_code, response.json()) == (
+        503,
+        {"error": "File storage is unavailable right now; please try again later", "code": "STORAGE_UNAVAILABLE"},
+    )
     assert FileRecord.objects.count() == 0
     assert set(Path(tempfile.gettempdir()).glob("upload-*")) <= spool  # the temp copy is gone
 
@@ -146,8 +171,10 @@ def test_interrupted_upload_is_a_400_not_a_crash(local_server):
     body, content_type = multipart([("file", "a.png", PNG * 50, "image/png")])
     host, port = "127.0.0.1", local_server.port
     with socket.create_connection((host, port), timeout=30) as conn:
-        head = (f"POST /chat/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token('alice')}\r\n"
-                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST /chat/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token('alice')}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         conn.sendall(head.encode() + body[: len(body) // 2])
         conn.shutdown(socket.SHUT_WR)  # the client gives up half way
         answer = b""
@@ -155,8 +182,9 @@ def test_interrupted_upload_is_a_400_not_a_crash(local_server):
             answer += chunk
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line.upper() == b"HTTP/1.1 400 BAD REQUEST"
-    assert rest.split(b"\r\n\r\n", 1)[1] == (b'{"code":"INTERRUPTED","error":"The upload was interrupted before it '
-                                             b'finished"}\n')
+    assert rest.split(b"\r\n\r\n", 1)[1] == (
+        b'{"code":"INTERRUPTED","error":"The upload was interrupted before it finished"}\n'
+    )
     assert FileRecord.objects.count() == 0
     assert [p for p in local_server.upload_dir.rglob("*") if p.is_file()] == []
 

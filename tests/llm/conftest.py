@@ -30,8 +30,14 @@ def fake():
 def provider(fake_server: FakeVendor, id: str = "", **fields) -> ProviderConfig:
     """A provider config pointing at a fake, with its API key."""
     vendor = fake_server.vendor
-    values = {"id": id or f"{vendor}-main", "name": f"{vendor.title()} (fake)", "type": vendor,
-              "endpoint": fake_server.endpoint, "api_key": fake_server.api_key, "model": MODELS[vendor]}
+    values = {
+        "id": id or f"{vendor}-main",
+        "name": f"{vendor.title()} (fake)",
+        "type": vendor,
+        "endpoint": fake_server.endpoint,
+        "api_key": fake_server.api_key,
+        "model": MODELS[vendor],
+    }
     values.update(fields)
     return ProviderConfig(**values)
 

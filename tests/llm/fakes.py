@@ -155,9 +155,13 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             status, retry_after = failure
             headers = {"Retry-After": retry_after} if retry_after else {}
-            return self._error(status, VENDOR_ERRORS[fake.vendor](status, "Rate limit reached, slow down"
-                                                                  if status == 429 else "The server had an error"),
-                               headers)
+            return self._error(
+                status,
+                VENDOR_ERRORS[fake.vendor](
+                    status, "Rate limit reached, slow down" if status == 429 else "The server had an error"
+                ),
+                headers,
+            )
         conversation = record.body.get("conversation_id") or ""
         if fake.vendor == "dify" and conversation and conversation not in fake.conversations:
             return self._error(404, {"code": "not_found", "message": "Conversation Not Exists.", "status": 404})
@@ -241,8 +245,13 @@ def _sse(data: dict, event: str | None = None) -> str:
 
 
 def _openai(fake: FakeVendor, body: dict):
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": body.get("model", ""), "system_fingerprint": "fp_fake"}
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model", ""),
+        "system_fingerprint": "fp_fake",
+    }
 
     def chunk(delta: dict, finish=None) -> str:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
@@ -253,47 +262,99 @@ def _openai(fake: FakeVendor, body: dict):
     tail = chunk({}, "stop")
     if fake.usage and (body.get("stream_options") or {}).get("include_usage"):
         prompt, completion = fake.usage
-        tail += _sse({**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                                                        "total_tokens": prompt + completion}})
+        tail += _sse(
+            {
+                **base,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            }
+        )
     yield tail + "data: [DONE]\n\n"
 
 
 def _anthropic(fake: FakeVendor, body: dict):
     prompt, completion = fake.usage or (0, 0)
-    message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-               "model": body.get("model", ""), "content": [], "stop_reason": None, "stop_sequence": None,
-               "usage": {"input_tokens": prompt, "output_tokens": 1}}
-    piece = yield (_sse({"type": "message_start", "message": message}, "message_start")
-                   + _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-                          "content_block_start")
-                   + _sse({"type": "ping"}, "ping"))
+    message = {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", ""),
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": prompt, "output_tokens": 1},
+    }
+    piece = yield (
+        _sse({"type": "message_start", "message": message}, "message_start")
+        + _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        )
+        + _sse({"type": "ping"}, "ping")
+    )
     while piece is not None:
-        piece = yield _sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
-                           "content_block_delta")
-    yield (_sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-           + _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                   "usage": {"output_tokens": completion}}, "message_delta")
-           + _sse({"type": "message_stop"}, "message_stop"))
+        piece = yield _sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+            "content_block_delta",
+        )
+    yield (
+        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        + _sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": completion},
+            },
+            "message_delta",
+        )
+        + _sse({"type": "message_stop"}, "message_stop")
+    )
 
 
 def _dify(fake: FakeVendor, body: dict):
     conversation = body.get("conversation_id") or str(uuid.uuid4())
     fake.conversations.add(conversation)
-    ids = {"task_id": str(uuid.uuid4()), "id": (mid := str(uuid.uuid4())), "message_id": mid,
-           "conversation_id": conversation}
+    ids = {
+        "task_id": str(uuid.uuid4()),
+        "id": (mid := str(uuid.uuid4())),
+        "message_id": mid,
+        "conversation_id": conversation,
+    }
     piece = yield "event: ping\n\n"
     while piece is not None:
         piece = yield _sse({"event": fake.dify_event, **ids, "answer": piece, "created_at": int(time.time())})
-    files = "".join(_sse({"event": "message_file", "id": str(uuid.uuid4()), "type": "image",
-                          "belongs_to": "assistant", "conversation_id": conversation, **extra})
-                    for extra in fake.message_files)
+    files = "".join(
+        _sse(
+            {
+                "event": "message_file",
+                "id": str(uuid.uuid4()),
+                "type": "image",
+                "belongs_to": "assistant",
+                "conversation_id": conversation,
+                **extra,
+            }
+        )
+        for extra in fake.message_files
+    )
     metadata: dict = {"retriever_resources": []}
     if fake.usage:
         prompt, completion = fake.usage
-        metadata["usage"] = {"prompt_tokens": prompt, "prompt_unit_price": "0.001", "prompt_price": "0.000011",
-                             "completion_tokens": completion, "completion_unit_price": "0.002",
-                             "completion_price": "0.000008", "total_tokens": prompt + completion,
-                             "total_price": "0.000019", "currency": "USD", "latency": 0.42}
+        metadata["usage"] = {
+            "prompt_tokens": prompt,
+            "prompt_unit_price": "0.001",
+            "prompt_price": "0.000011",
+            "completion_tokens": completion,
+            "completion_unit_price": "0.002",
+            "completion_price": "0.000008",
+            "total_tokens": prompt + completion,
+            "total_price": "0.000019",
+            "currency": "USD",
+            "latency": 0.42,
+        }
     yield files + _sse({"event": "message_end", **ids, "metadata": metadata})
 
 
@@ -301,10 +362,21 @@ EVENTS = {"openai": _openai, "anthropic": _anthropic, "dify": _dify}
 
 _ANTHROPIC_TYPES = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}
 VENDOR_ERRORS = {
-    "openai": lambda status, message: {"error": {"message": message, "type": "invalid_request_error" if status < 500
-                                                 else "server_error", "param": None, "code": str(status)}},
-    "anthropic": lambda status, message: {"type": "error", "error": {
-        "type": _ANTHROPIC_TYPES.get(status, "api_error"), "message": message}},
-    "dify": lambda status, message: {"code": "too_many_requests" if status == 429 else "internal_server_error",
-                                     "message": message, "status": status},
+    "openai": lambda status, message: {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error" if status < 500 else "server_error",
+            "param": None,
+            "code": str(status),
+        }
+    },
+    "anthropic": lambda status, message: {
+        "type": "error",
+        "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"), "message": message},
+    },
+    "dify": lambda status, message: {
+        "code": "too_many_requests" if status == 429 else "internal_server_error",
+        "message": message,
+        "status": status,
+    },
 }

@@ -21,8 +21,13 @@ def test_conversation_id_is_kept_across_turns_and_persisted(fake, llm_server, co
 
     first, second = upstream.wait_for(2)
     assert first.headers["authorization"] == f"Bearer {upstream.api_key}"
-    assert first.body == {"inputs": {}, "query": "My printer is broken", "response_mode": "streaming",
-                          "conversation_id": "", "user": "carol"}
+    assert first.body == {
+        "inputs": {},
+        "query": "My printer is broken",
+        "response_mode": "streaming",
+        "conversation_id": "",
+        "user": "carol",
+    }
     (conversation,) = upstream.conversations
     assert second.body["conversation_id"] == conversation
     assert second.body["query"] == "It is a LaserJet"  # Dify has the history; only the new message travels
@@ -44,8 +49,9 @@ def test_a_forgotten_conversation_starts_a_new_one_with_the_transcript(fake, llm
     assert first.body["conversation_id"] == ""
     assert refused.body["conversation_id"] == issued
     assert fresh.body["conversation_id"] == ""
-    assert fresh.body["query"] == ("Earlier in this conversation:\nuser: My name is Carol\nassistant: Noted.\n\n"
-                                   "New message:\nWhat is my name?")
+    assert fresh.body["query"] == (
+        "Earlier in this conversation:\nuser: My name is Carol\nassistant: Noted.\n\nNew message:\nWhat is my name?"
+    )
 
 
 def test_agent_messages_stream_like_messages(fake, llm_server, connect):
@@ -63,5 +69,6 @@ def test_switching_to_dify_mid_conversation_sends_the_earlier_turns(fake, llm_se
     client.recv_until(lambda f: f["type"] == "connection_status" and f.get("model_id") == "dify-main")
     ask(client, "Who am I?")
     (request,) = dify_fake.requests
-    assert request.body["query"] == ("Earlier in this conversation:\nuser: I am Dave\nassistant: Hi Dave.\n\n"
-                                     "New message:\nWho am I?")
+    assert request.body["query"] == (
+        "Earlier in this conversation:\nuser: I am Dave\nassistant: Hi Dave.\n\nNew message:\nWho am I?"
+    )

@@ -37,8 +37,12 @@ def test_an_image_from_dify_follows_the_reply_and_downloads(dify_server, connect
     assert text_of(reply) == "Here is your chart."
     image = client.recv()
     assert image["type"] == "ai_response" and image["sender"] == "ai"
-    assert image["metadata"] == {"done": "true", "filename": "chart.png", "mime_type": "image/png",
-                                 "size": str(len(PNG))}
+    assert image["metadata"] == {
+        "done": "true",
+        "filename": "chart.png",
+        "mime_type": "image/png",
+        "size": str(len(PNG)),
+    }
     assert image["seq"] == reply[-1]["seq"] + 1 and image["model_id"] == "dify-main"
     assert image["file_url"] == f"{server.services.settings.prefix}/files/{image['file_id']}"
     assert upstream.downloads == ["/files/tools/chart.png"]
@@ -50,16 +54,32 @@ def test_an_image_from_dify_follows_the_reply_and_downloads(dify_server, connect
     assert client.quiet() == []
 
 
-@pytest.mark.parametrize("served,url,settings,why", [
-    (("/files/big.png", PNG, "image/png"), None, {"upload_max_size": 100},
-     "it is larger than the upload limit of 100 bytes"),
-    (("/files/page.png", b"<html><script>alert(1)</script></html>", "image/png"), None, {},
-     "HTML documents are not accepted (they can run scripts)"),
-    (("/files/tool.png", b"MZ\x90\x00" + bytes(600), "image/png"), None, {},
-     "windows programs (.exe, .dll) are not accepted"),
-    (None, "/files/gone.png", {}, "it could not be downloaded"),
-    (None, "http://93.184.216.34/chart.png", {}, "it could not be downloaded"),  # plain http to a public host
-], ids=["too-large", "html", "executable", "not-found", "public-http"])
+@pytest.mark.parametrize(
+    "served,url,settings,why",
+    [
+        (
+            ("/files/big.png", PNG, "image/png"),
+            None,
+            {"upload_max_size": 100},
+            "it is larger than the upload limit of 100 bytes",
+        ),
+        (
+            ("/files/page.png", b"<html><script>alert(1)</script></html>", "image/png"),
+            None,
+            {},
+            "HTML documents are not accepted (they can run scripts)",
+        ),
+        (
+            ("/files/tool.png", b"MZ\x90\x00" + bytes(600), "image/png"),
+            None,
+            {},
+            "windows programs (.exe, .dll) are not accepted",
+        ),
+        (None, "/files/gone.png", {}, "it could not be downloaded"),
+        (None, "http://93.184.216.34/chart.png", {}, "it could not be downloaded"),  # plain http to a public host
+    ],
+    ids=["too-large", "html", "executable", "not-found", "public-http"],
+)
 def test_a_file_we_will_not_keep_becomes_a_notice(dify_server, connect, served, url, settings, why):
     upstream, server = dify_server(**settings)
     if served:
@@ -69,8 +89,10 @@ def test_a_file_we_will_not_keep_becomes_a_notice(dify_server, connect, served, 
     client.send(type="user_message", content="Draw something")
     assert text_of(client.reply()) == "Here is your chart."
     notice = client.recv()
-    assert (notice["type"], notice["content"]) == ("notification",
-                                                   f"The assistant sent a file that was not kept: {why}.")
+    assert (notice["type"], notice["content"]) == (
+        "notification",
+        f"The assistant sent a file that was not kept: {why}.",
+    )
     assert client.quiet() == []
     assert [m.sender for m in Session.objects.get(id=notice["session_id"]).messages] == ["user", "ai"]
     if url.startswith("http://93."):

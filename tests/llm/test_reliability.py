@@ -97,8 +97,9 @@ def test_stall_mid_stream_hits_the_deadline_and_keeps_the_partial_text(vendor, f
     server = llm_server(provider(upstream), llm_stream_timeout=1.0)
     frames = ask(connect("alice", target=server))
     assert text_of(frames) == "Once upon "
-    assert errors(frames) == [{"code": "LLM_TIMEOUT", "message": "AI service request timed out after 1s",
-                               "recoverable": True}]
+    assert errors(frames) == [
+        {"code": "LLM_TIMEOUT", "message": "AI service request timed out after 1s", "recoverable": True}
+    ]
     assert frames[-1]["metadata"] == {"streaming": "true", "done": "true", "interrupted": "true"}
     message = last_message(frames)
     assert (message["content"], message["interrupted"]) == ("Once upon ", True)
@@ -122,8 +123,10 @@ def test_connection_lost_mid_stream_is_not_retried_and_keeps_the_partial_text(ve
 def test_failover_to_the_fallback_provider(failure, fake, llm_server, connect):
     primary, backup = fake("openai"), fake("anthropic")
     primary.fail(**failure)
-    server = llm_server(provider(primary, fallback="backup", system_prompt="Primary prompt."),
-                        provider(backup, id="backup", system_prompt="Backup prompt."))
+    server = llm_server(
+        provider(primary, fallback="backup", system_prompt="Primary prompt."),
+        provider(backup, id="backup", system_prompt="Backup prompt."),
+    )
     frames = ask(connect("alice", target=server))
     assert text_of(frames) == "Hello from anthropic."
     assert errors(frames) == []

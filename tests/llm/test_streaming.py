@@ -22,7 +22,8 @@ def conversation(vendor: str, body: dict) -> list[tuple[str, str]]:
     """(role, text) pairs the vendor received, system prompt first when there is one."""
     if vendor == "anthropic":
         return ([("system", body["system"])] if "system" in body else []) + [
-            (m["role"], m["content"]) for m in body["messages"]]
+            (m["role"], m["content"]) for m in body["messages"]
+        ]
     return [(m["role"], m["content"]) for m in body["messages"]]
 
 
@@ -62,8 +63,7 @@ def test_the_request_carries_model_options_and_the_key(fake, llm_server, connect
     (request,) = upstream.requests
     assert request.headers["authorization"] == f"Bearer {upstream.api_key}"
     body = request.body
-    assert (body["model"], body["max_tokens"], body["temperature"], body["stream"]) == ("llama3.1:8b", 321, 0.25,
-                                                                                         True)
+    assert (body["model"], body["max_tokens"], body["temperature"], body["stream"]) == ("llama3.1:8b", 321, 0.25, True)
     assert body["stream_options"] == {"include_usage": True}
 
 
@@ -95,12 +95,16 @@ def test_second_turn_sends_history_and_system_prompt(vendor, fake, llm_server, c
     ask(client, "How many people live there?")
 
     first, second = upstream.wait_for(2)
-    assert conversation(vendor, first.body) == [("system", "You are the geography bot."),
-                                                ("user", "What is the capital of France?")]
-    assert conversation(vendor, second.body) == [("system", "You are the geography bot."),
-                                                 ("user", "What is the capital of France?"),
-                                                 ("assistant", "Paris is the capital."),
-                                                 ("user", "How many people live there?")]
+    assert conversation(vendor, first.body) == [
+        ("system", "You are the geography bot."),
+        ("user", "What is the capital of France?"),
+    ]
+    assert conversation(vendor, second.body) == [
+        ("system", "You are the geography bot."),
+        ("user", "What is the capital of France?"),
+        ("assistant", "Paris is the capital."),
+        ("user", "How many people live there?"),
+    ]
 
 
 def test_default_system_prompt_is_used_when_the_provider_sets_none(fake, llm_server, connect):

@@ -52,8 +52,9 @@ def ask_for_help(server, connect, user_id="alice"):
 
 def outbox_page(server):
     """The dashboard's Outbox page as an admin sees it."""
-    request = urllib.request.Request(f"{server.url}/dashboard/outbox",
-                                     headers={"Authorization": f"Bearer {admin_token()}"})
+    request = urllib.request.Request(
+        f"{server.url}/dashboard/outbox", headers={"Authorization": f"Bearer {admin_token()}"}
+    )
     return urllib.request.urlopen(request, timeout=10).read().decode()
 
 
@@ -118,16 +119,28 @@ class FakeTwilio:
     def app(self, environ, start_response):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
         form = {key: values[0] for key, values in parse_qs(body).items()}
-        self.requests.append({"method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"], "form": form,
-                              "auth": environ.get("HTTP_AUTHORIZATION", "")})
+        self.requests.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "path": environ["PATH_INFO"],
+                "form": form,
+                "auth": environ.get("HTTP_AUTHORIZATION", ""),
+            }
+        )
         if self.fail_with:
             status, payload = self.fail_with, {"code": 20003, "message": "Authenticate", "status": 401}
         else:
             sid = TWILIO_SID
             status = "201 Created"
-            payload = {"sid": f"SM{len(self.requests):032x}", "account_sid": sid, "to": form.get("To"),
-                       "from": form.get("From"), "body": form.get("Body"), "status": "queued",
-                       "uri": f"/2010-04-01/Accounts/{sid}/Messages/SM{len(self.requests):032x}.json"}
+            payload = {
+                "sid": f"SM{len(self.requests):032x}",
+                "account_sid": sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "status": "queued",
+                "uri": f"/2010-04-01/Accounts/{sid}/Messages/SM{len(self.requests):032x}.json",
+            }
         start_response(status, [("Content-Type", "application/json")])
         return [json.dumps(payload).encode()]
 
@@ -153,8 +166,9 @@ def sms_server(make_server, twilio, **extra):
     """An app built with Twilio credentials (so it picks the real Twilio adapter) whose client talks to ``twilio``
     (ENVIRONMENT.md row 8: the api domain's base_url)."""
     extra.setdefault("admin_phones", PHONES)
-    server = make_server(sms_account_sid=TWILIO_SID, sms_auth_token=TWILIO_TOKEN, sms_from_number="+15550001111",
-                         **extra)
+    server = make_server(
+        sms_account_sid=TWILIO_SID, sms_auth_token=TWILIO_TOKEN, sms_from_number="+15550001111", **extra
+    )
     sms = notifier_of(server).sms
     assert isinstance(sms, TwilioSms)
     sms.client.api.base_url = twilio.url

@@ -7,8 +7,7 @@ ADMIN = ["ops@example.com"]
 
 
 def alert_server(make_server, smtp_server, **extra):
-    return make_server(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False, admin_emails=ADMIN,
-                       **extra)
+    return make_server(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False, admin_emails=ADMIN, **extra)
 
 
 def failing_replies(client, count):
@@ -24,8 +23,9 @@ def failing_replies(client, count):
 
 def test_llm_failure_burst_produces_one_alert(make_server, connect, smtp_server):
     # The demo model is too slow for this deadline, so every reply fails with LLM_TIMEOUT.
-    server = alert_server(make_server, smtp_server, llm_stream_timeout=0.05, demo_chunk_delay=2.0,
-                          notify_llm_failures=3)
+    server = alert_server(
+        make_server, smtp_server, llm_stream_timeout=0.05, demo_chunk_delay=2.0, notify_llm_failures=3
+    )
     alice, bob = connect("alice", target=server), connect("bob", target=server)
     assert failing_replies(alice, 2)[0] == ["LLM_TIMEOUT"] * 2
     settle(server)
@@ -95,8 +95,9 @@ def test_a_new_burst_after_the_window_alerts_again(make_server, clock):
     notifier_of(server).clock = clock
 
     def fail(user):
-        server.services.alert("llm_failure", provider="openai-main", code="LLM_UNAVAILABLE", session_id="s-" + user,
-                              user_id=user)
+        server.services.alert(
+            "llm_failure", provider="openai-main", code="LLM_UNAVAILABLE", session_id="s-" + user, user_id=user
+        )
 
     fail("a")
     settle(server)

@@ -20,8 +20,9 @@ ADMIN = ["ops@example.com"]
 def pods(make_server, connect, redis_url, clock):
     """Two apps sharing one Redis (and the database), one test clock, each with its only connection taken."""
     redis.Redis.from_url(redis_url).flushall()
-    servers = [make_server(redis_url=redis_url, max_connections=1, admin_emails=ADMIN, notify_llm_failures=3)
-               for _ in range(2)]
+    servers = [
+        make_server(redis_url=redis_url, max_connections=1, admin_emails=ADMIN, notify_llm_failures=3) for _ in range(2)
+    ]
     for server in servers:
         notifier_of(server).clock = clock
         connect("alice", target=server)
@@ -51,8 +52,9 @@ def test_llm_failures_on_both_pods_make_one_burst(pods, clock):
     pod_a, pod_b = pods
 
     def fail(pod, user):
-        pod.services.alert("llm_failure", provider="openai-main", code="LLM_TIMEOUT", session_id="s-" + user,
-                           user_id=user)
+        pod.services.alert(
+            "llm_failure", provider="openai-main", code="LLM_TIMEOUT", session_id="s-" + user, user_id=user
+        )
 
     fail(pod_a, "ann")
     fail(pod_b, "bob")
@@ -122,11 +124,14 @@ def test_series_keeps_the_window_in_order_and_caps(bus):
     assert bus.series_items("c", window, now=2000.0) == ["7", "6", "5"]  # the newest, in the order added
 
 
-@pytest.mark.parametrize("before, at, expected", [
-    ([100.0], 100.0, 0.0),           # the second of two in the window
-    ([100.0, 101.0], 102.0, 8.0),    # refused: the oldest leaves the window in 8 s
-    ([100.0, 101.0], 110.0, 0.0),    # the oldest has left
-])
+@pytest.mark.parametrize(
+    "before, at, expected",
+    [
+        ([100.0], 100.0, 0.0),  # the second of two in the window
+        ([100.0, 101.0], 102.0, 8.0),  # refused: the oldest leaves the window in 8 s
+        ([100.0, 101.0], 110.0, 0.0),  # the oldest has left
+    ],
+)
 def test_hit_counts_in_the_callers_timebase(bus, before, at, expected):
     assert [bus.hit("h", 2, 10.0, now=stamp) for stamp in before] == [0.0] * len(before)
     assert bus.hit("h", 2, 10.0, now=at) == pytest.approx(expected)

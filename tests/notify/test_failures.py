@@ -8,8 +8,7 @@ from .conftest import ask_for_help, eventually, notifier_of, rows, settle
 
 
 def test_smtp_down_is_retried_logged_and_does_not_touch_the_chat(make_server, connect, caplog):
-    server = make_server(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_tls=False,
-                         admin_emails=["ops@example.com"])
+    server = make_server(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_tls=False, admin_emails=["ops@example.com"])
     notifier = notifier_of(server)
     notifier.backoff = 0.05
     client, sid, ack = ask_for_help(server, connect)
@@ -41,8 +40,9 @@ def test_a_broken_notification_log_does_not_stop_the_alert(make_server, connect,
     def unavailable(self, *args, **kwargs):
         raise ServerSelectionTimeoutError("no servers")
 
-    server = make_server(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False,
-                         admin_emails=["ops@example.com"])
+    server = make_server(
+        smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False, admin_emails=["ops@example.com"]
+    )
     ask_for_help(server, connect)
     monkeypatch.setattr(Notification, "save", unavailable)
     server.services.alert("database_unavailable", reason="readiness ping failed")

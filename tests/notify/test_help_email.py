@@ -8,8 +8,14 @@ ADMINS = ["ops@example.com", "oncall@example.com"]
 
 
 def mail_server(make_server, smtp_server, **extra):
-    return make_server(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False, admin_emails=ADMINS,
-                       email_from="alerts@chatbox.test", **extra)
+    return make_server(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_tls=False,
+        admin_emails=ADMINS,
+        email_from="alerts@chatbox.test",
+        **extra,
+    )
 
 
 def test_help_email_has_go_subject_fields_and_dashboard_link(make_server, connect, smtp_server):
@@ -37,7 +43,9 @@ def test_help_email_has_go_subject_fields_and_dashboard_link(make_server, connec
     settle(server)
     logged = rows(event="help_request", channel="email")
     assert [(r.recipient, r.status, r.transport, r.attempts) for r in logged] == [
-        (ADMINS[0], "sent", "smtp", 1), (ADMINS[1], "sent", "smtp", 1)]
+        (ADMINS[0], "sent", "smtp", 1),
+        (ADMINS[1], "sent", "smtp", 1),
+    ]
     assert logged[0].session_id == sid and logged[0].user_id == "alice"
 
 

@@ -15,8 +15,13 @@ def refuse_connections(server, times):
 
 
 def test_connection_cap_alerts_are_limited_and_summed_up(make_server, connect, smtp_server, clock):
-    server = make_server(max_connections=1, smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls=False,
-                         admin_emails=["ops@example.com"])
+    server = make_server(
+        max_connections=1,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_tls=False,
+        admin_emails=["ops@example.com"],
+    )
     notifier_of(server).clock = clock
     connect("alice", target=server)
 
@@ -46,15 +51,18 @@ def test_connection_cap_alerts_are_limited_and_summed_up(make_server, connect, s
     refuse_connections(server, 5)  # over the limit again: a new row counts the new suppressions
     settle(server)
     assert [(r.count, r.summarized) for r in rows(event="connection_cap", status="suppressed")] == [
-        (2, True), (1, None)]
+        (2, True),
+        (1, None),
+    ]
     page = outbox_page(server)
     assert page.index("×1") < page.index("×2")  # newest first
     assert "still counting" in page and "summed up in the next message" in page
 
 
 def test_rate_limit_settings_apply(make_server, connect, clock):
-    server = make_server(max_connections=1, notify_rate_limit=2, notify_rate_window=60.0,
-                         admin_emails=["ops@example.com"])
+    server = make_server(
+        max_connections=1, notify_rate_limit=2, notify_rate_window=60.0, admin_emails=["ops@example.com"]
+    )
     notifier_of(server).clock = clock
     connect("alice", target=server)
     refuse_connections(server, 3)

@@ -9,15 +9,23 @@ from .conftest import SmtpSink, ask_for_help, eventually, notifier_of, outbox_pa
 
 
 def retrying_server(make_server, clock, port):
-    server = make_server(smtp_host="127.0.0.1", smtp_port=port, smtp_tls=False, admin_emails=["ops@example.com"],
-                         notify_rules="help_request=email")
+    server = make_server(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_tls=False,
+        admin_emails=["ops@example.com"],
+        notify_rules="help_request=email",
+    )
     notifier_of(server).clock = clock  # the retry backoff waits on the test's clock
     return server
 
 
 def first_attempt_failed(server):
-    return rows(event="help_request", channel="email") and notifier_of(server).sending and \
-        all(row.attempts == 1 for row in notifier_of(server).sending.values())
+    return (
+        rows(event="help_request", channel="email")
+        and notifier_of(server).sending
+        and all(row.attempts == 1 for row in notifier_of(server).sending.values())
+    )
 
 
 def test_shutdown_waits_for_a_send_in_progress(make_server, connect, clock):

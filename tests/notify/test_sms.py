@@ -31,7 +31,9 @@ def test_help_sms_reaches_twilio_with_to_from_body(make_server, connect, twilio)
     assert f"/chat/dashboard/sessions/{sid}" in body
     settle(server)
     assert [(r.recipient, r.status, r.transport) for r in rows(event="help_request", channel="sms")] == [
-        (PHONES[0], "sent", "twilio"), (PHONES[1], "sent", "twilio")]
+        (PHONES[0], "sent", "twilio"),
+        (PHONES[1], "sent", "twilio"),
+    ]
 
 
 def test_twilio_refusal_is_retried_logged_and_keeps_secrets_out(make_server, connect, twilio, caplog):

@@ -51,8 +51,11 @@ def redis_url(tmp_path_factory):
     assert binary, "redis-server is not installed: run scripts/install-system.sh (make test does)"
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     client = redis.Redis(port=port)
@@ -81,8 +84,14 @@ class Gunicorn:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 (held open for the subprocess's lifetime)
         executable = str(Path(sys.executable).with_name(GUNICORN_COMMAND[0]))
-        self.proc = subprocess.Popen([executable, *GUNICORN_COMMAND[1:]], cwd=ROOT, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [executable, *GUNICORN_COMMAND[1:]],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         def healthy():
@@ -120,10 +129,20 @@ class Gunicorn:
 
 def gunicorn_env(**overrides) -> dict:
     """The environment of a development-mode service on a free port, without MongoDB (in-memory per worker)."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CHATBOX_", "LLM_PROVIDER_", "MONGO", "REDIS", "PROMETHEUS", "WEB_CONCURRENCY"))}
-    env.update(CHATBOX_ENV="development", JWT_SECRET=SECRET, SERVER_PORT=str(free_port()), LOG_LEVEL="info",
-               PYTHONUNBUFFERED="1", WEB_CONCURRENCY="1", DEMO_CHUNK_DELAY="0")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CHATBOX_", "LLM_PROVIDER_", "MONGO", "REDIS", "PROMETHEUS", "WEB_CONCURRENCY"))
+    }
+    env.update(
+        CHATBOX_ENV="development",
+        JWT_SECRET=SECRET,
+        SERVER_PORT=str(free_port()),
+        LOG_LEVEL="info",
+        PYTHONUNBUFFERED="1",
+        WEB_CONCURRENCY="1",
+        DEMO_CHUNK_DELAY="0",
+    )
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 

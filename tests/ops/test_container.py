@@ -73,8 +73,11 @@ def test_healthcheck_uses_the_probe_on_the_prefix():
 
 
 def test_every_copied_path_exists_and_is_not_ignored():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     for args in instructions("COPY"):
         if "--from=" in args:
             continue
@@ -88,16 +91,29 @@ def test_every_copied_path_exists_and_is_not_ignored():
 
 def test_the_probe_reports_health_of_a_running_server(server):
     env = {**os.environ, "SERVER_PORT": str(server.port), "CHATBOX_PATH_PREFIX": "/chat"}
-    result = subprocess.run([sys.executable, "-m", "chatbox.ops.probe", "healthz"], check=False, env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbox.ops.probe", "healthz"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0 and result.stdout.startswith("healthz 200 ")
     env["SERVER_PORT"] = "9"  # nothing listens there
-    result = subprocess.run([sys.executable, "-m", "chatbox.ops.probe", "healthz"], check=False, env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbox.ops.probe", "healthz"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1 and "unreachable" in result.stdout
 
 
 # --- docker-compose.yml ----------------------------------------------------------------------------------------
+
 
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -112,9 +128,16 @@ def chatbox_env(**environ) -> dict:
     return {key: interpolate(value, environ) for key, value in compose()["services"]["chatbox"]["environment"].items()}
 
 
-@pytest.mark.parametrize("service,ports", [("chatbox", ["8080:8080"]), ("minio", ["9000:9000", "9001:9001"]),
-                                           ("mailhog", ["1025:1025", "8025:8025"]), ("mongodb", ["27017:27017"]),
-                                           ("redis", ["6379:6379"])])
+@pytest.mark.parametrize(
+    "service,ports",
+    [
+        ("chatbox", ["8080:8080"]),
+        ("minio", ["9000:9000", "9001:9001"]),
+        ("mailhog", ["1025:1025", "8025:8025"]),
+        ("mongodb", ["27017:27017"]),
+        ("redis", ["6379:6379"]),
+    ],
+)
 def test_compose_exposes_the_guide_access_points(service, ports):
     assert compose()["services"][service]["ports"] == ports
 
@@ -168,10 +191,21 @@ def test_create_secrets_generates_keys_the_service_accepts(tmp_path):
     applied = tmp_path / "applied.json"
     kubectl.write_text(FAKE_KUBECTL.format(python=sys.executable, out=str(applied)))
     kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
-    env = {"PATH": os.environ["PATH"], "KUBECTL": str(kubectl), "BATCH": "1", "NAMESPACE": "chatbox",
-           "SMTP_PASS": "mail-pass"}
-    result = subprocess.run(["bash", str(ROOT / "deployments/kubernetes/create-secrets.sh")], check=False, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "KUBECTL": str(kubectl),
+        "BATCH": "1",
+        "NAMESPACE": "chatbox",
+        "SMTP_PASS": "mail-pass",
+    }
+    result = subprocess.run(
+        ["bash", str(ROOT / "deployments/kubernetes/create-secrets.sh")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     secret = json.loads(applied.read_text())
     assert secret["metadata"]["name"] == "chat-secrets"
@@ -184,7 +218,13 @@ def test_create_secrets_generates_keys_the_service_accepts(tmp_path):
 
 def test_create_secrets_refuses_a_wrong_length_key(tmp_path):
     env = {"PATH": os.environ["PATH"], "KUBECTL": "false", "BATCH": "1", "ENCRYPTION_KEY": "short"}
-    result = subprocess.run(["bash", str(ROOT / "deployments/kubernetes/create-secrets.sh")], check=False, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(ROOT / "deployments/kubernetes/create-secrets.sh")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "ENCRYPTION_KEY must be exactly 32 characters (got 5)" in result.stderr

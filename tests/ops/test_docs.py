@@ -21,7 +21,8 @@ import config_doc
 def test_configuration_doc_is_generated_from_the_settings():
     committed = (DOCS / "CONFIGURATION.md").read_text()
     assert committed == config_doc.render(), (
-        f"docs/CONFIGURATION.md is out of date with chatbox/settings.py; run: {config_doc.FIX}")
+        f"docs/CONFIGURATION.md is out of date with chatbox/settings.py; run: {config_doc.FIX}"
+    )
 
 
 def test_every_setting_and_provider_field_is_documented():
@@ -34,8 +35,13 @@ def test_every_setting_and_provider_field_is_documented():
 
 
 def test_check_mode_passes_on_the_committed_doc():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts/config_doc.py"), "--check"], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/config_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -70,4 +76,5 @@ def test_a_stale_doc_is_reported_with_the_fix_command(tmp_path, monkeypatch, cap
     monkeypatch.setattr(config_doc, "ROOT", tmp_path)
     assert config_doc.main(["--check"]) == 1
     assert "out of date with chatbox/settings.py; run: .venv/bin/python scripts/config_doc.py --write" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )

@@ -57,8 +57,13 @@ def close_code(ws) -> int:
 
 def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
     # No MongoDB server here: each worker keeps its own in-memory sessions, which is fine for counting.
-    server = start_gunicorn(WEB_CONCURRENCY=2, REDIS_URL=redis_url, PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom",
-                            LOG_LEVEL="debug", CHATBOX_UNSHARED_WORKERS="1")
+    server = start_gunicorn(
+        WEB_CONCURRENCY=2,
+        REDIS_URL=redis_url,
+        PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom",
+        LOG_LEVEL="debug",
+        CHATBOX_UNSHARED_WORKERS="1",
+    )
     # The kernel hands each connection to whichever worker accepts first: open sockets one at a time until the
     # workers' "websocket opening" lines show that both hold some.
     sockets = []
@@ -81,14 +86,26 @@ def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
 
     for ws in sockets:
         ws.close()
-    wait_for(lambda: metric(http_get(server.url + "/metrics/prometheus")[1].decode(),
-                            "chatbox_websocket_connections_total") == 0, 20, "the gauge to fall back to 0")
+    wait_for(
+        lambda: (
+            metric(http_get(server.url + "/metrics/prometheus")[1].decode(), "chatbox_websocket_connections_total") == 0
+        ),
+        20,
+        "the gauge to fall back to 0",
+    )
 
 
 def _opening_pids(server, expected: int) -> set[int]:
-    lines = wait_for(lambda: [line for line in server.json_lines()
-                              if line.get("message", "").startswith("websocket opening")][:expected] or None
-                     if expected else [], 10, "the 'websocket opening' lines")
+    lines = wait_for(
+        lambda: (
+            [line for line in server.json_lines() if line.get("message", "").startswith("websocket opening")][:expected]
+            or None
+            if expected
+            else []
+        ),
+        10,
+        "the 'websocket opening' lines",
+    )
     return {line["pid"] for line in lines}
 
 
@@ -103,8 +120,15 @@ def test_log_lines_are_json_with_ids_and_no_token(start_gunicorn):
     ws.close()
     http_get(server.url + f"/healthz?token={secret_token}", headers={"Authorization": f"Bearer {secret_token}"})
 
-    resumed = wait_for(lambda: [line for line in server.json_lines() if line.get("session_id") == session_id
-                                and line.get("message", "").startswith("websocket closed")], 20, "the resume line")
+    resumed = wait_for(
+        lambda: [
+            line
+            for line in server.json_lines()
+            if line.get("session_id") == session_id and line.get("message", "").startswith("websocket closed")
+        ],
+        20,
+        "the resume line",
+    )
     output = server.output()
     lines = server.json_lines()  # raises if any line is not JSON
     assert all({"time", "level", "component", "message"} <= set(line) for line in lines)
@@ -124,8 +148,7 @@ def test_sigterm_drains_then_closes_sockets_with_1012(start_gunicorn):
     first = read_until(busy, lambda f: f["type"] == "ai_response")
 
     os.kill(server.proc.pid, signal.SIGTERM)
-    _, body, _ = wait_for(lambda: r if (r := http_get(server.url + "/readyz"))[0] == 503 else None, 20,
-                          "readyz 503")
+    _, body, _ = wait_for(lambda: r if (r := http_get(server.url + "/readyz"))[0] == 503 else None, 20, "readyz 503")
     assert json.loads(body)["checks"]["shutdown"] == {"status": "not ready", "reason": "Shutting down"}
     try:
         websocket.create_connection(server.ws_url + "?token=" + token("late-user"), timeout=10)

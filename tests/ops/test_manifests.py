@@ -16,11 +16,21 @@ from chatbox.settings import SECRET_ENV_ALIASES, SPECS, parse_duration
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deployments" / "kubernetes"
 K8S_VERSION = "1.32.0"  # the guide asks for 1.24+; 1.32 schemas ship with kubernetes-validate
-MANIFESTS = ["configmap.yaml", "secret.yaml.template", "deployment.yaml", "service.yaml", "ingress-traefik.yaml",
-             "hpa.yaml", "pdb.yaml", "networkpolicy.yaml"]
+MANIFESTS = [
+    "configmap.yaml",
+    "secret.yaml.template",
+    "deployment.yaml",
+    "service.yaml",
+    "ingress-traefik.yaml",
+    "hpa.yaml",
+    "pdb.yaml",
+    "networkpolicy.yaml",
+]
 RUNTIME_VARS = {"WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "CHATBOX_UNSHARED_WORKERS"}
-PROVIDER_VAR = re.compile(r"LLM_PROVIDER_\d+_(ID|NAME|TYPE|ENDPOINT|API_KEY|MODEL|MAX_TOKENS|TEMPERATURE|"
-                          r"SYSTEM_PROMPT|FALLBACK)")
+PROVIDER_VAR = re.compile(
+    r"LLM_PROVIDER_\d+_(ID|NAME|TYPE|ENDPOINT|API_KEY|MODEL|MAX_TOKENS|TEMPERATURE|"
+    r"SYSTEM_PROMPT|FALLBACK)"
+)
 
 
 def documents(name: str) -> list[dict]:
@@ -52,12 +62,17 @@ def test_the_validator_rejects_a_broken_manifest():
 
 
 def known_variable(name: str) -> bool:
-    return (name in {spec.env for spec in SPECS} or name in SECRET_ENV_ALIASES or name in RUNTIME_VARS
-            or bool(PROVIDER_VAR.fullmatch(name)))
+    return (
+        name in {spec.env for spec in SPECS}
+        or name in SECRET_ENV_ALIASES
+        or name in RUNTIME_VARS
+        or bool(PROVIDER_VAR.fullmatch(name))
+    )
 
 
-@pytest.mark.parametrize("name,kind,field", [("configmap.yaml", "ConfigMap", "data"),
-                                             ("secret.yaml.template", "Secret", "stringData")])
+@pytest.mark.parametrize(
+    "name,kind,field", [("configmap.yaml", "ConfigMap", "data"), ("secret.yaml.template", "Secret", "stringData")]
+)
 def test_every_variable_is_one_the_service_reads(name, kind, field):
     keys = one(name, kind)[field]
     unknown = [key for key in keys if not known_variable(key)]
@@ -92,8 +107,10 @@ def test_probes_hit_the_guide_paths():
 
 
 def test_resources_match_the_guide():
-    assert container()["resources"] == {"requests": {"cpu": "250m", "memory": "256Mi"},
-                                        "limits": {"cpu": "1000m", "memory": "1Gi"}}
+    assert container()["resources"] == {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "1000m", "memory": "1Gi"},
+    }
 
 
 def test_restricted_security_context_with_writable_tmp():
@@ -130,9 +147,11 @@ def test_hpa_scales_3_to_10_on_cpu_and_memory():
 
 def test_service_pdb_and_policy_select_the_pods():
     labels = one("deployment.yaml", "Deployment")["spec"]["template"]["metadata"]["labels"]
-    selectors = [one("service.yaml", "Service")["spec"]["selector"],
-                 one("pdb.yaml", "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
-                 one("networkpolicy.yaml", "NetworkPolicy")["spec"]["podSelector"]["matchLabels"]]
+    selectors = [
+        one("service.yaml", "Service")["spec"]["selector"],
+        one("pdb.yaml", "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+        one("networkpolicy.yaml", "NetworkPolicy")["spec"]["podSelector"]["matchLabels"],
+    ]
     for selector in selectors:
         assert selector.items() <= labels.items()
     assert one("pdb.yaml", "PodDisruptionBudget")["spec"]["minAvailable"] == 2
@@ -153,33 +172,55 @@ def test_ingresses_route_the_chat_prefix_to_the_service(name, controller):
         assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
 
 
-TARGETS = ["check-context", "validate", "deploy", "k3s-deploy", "status", "logs", "events", "health", "shell",
-           "scale", "hpa-status", "backup", "rollback", "delete", "build-push"]
+TARGETS = [
+    "check-context",
+    "validate",
+    "deploy",
+    "k3s-deploy",
+    "status",
+    "logs",
+    "events",
+    "health",
+    "shell",
+    "scale",
+    "hpa-status",
+    "backup",
+    "rollback",
+    "delete",
+    "build-push",
+]
 
 
 def make_dry_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-n", "-C", str(K8S), *args], capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        ["make", "-n", "-C", str(K8S), *args], capture_output=True, text=True, timeout=30, check=False
+    )
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_makefile_target_exists(target):
-    result = make_dry_run(target, "NAMESPACE=chatbox", "REPLICAS=5", "REGISTRY=registry.example.com",
-                          "IMAGE_TAG=v1.0.0")
+    result = make_dry_run(
+        target, "NAMESPACE=chatbox", "REPLICAS=5", "REGISTRY=registry.example.com", "IMAGE_TAG=v1.0.0"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
 
 
-@pytest.mark.parametrize("target,needle", [
-    ("deploy", "kubectl -n chatbox apply -f service.yaml"),
-    ("k3s-deploy", "kubectl -n chatbox apply -f ingress-traefik.yaml"),
-    ("scale", "scale deployment/chatbox-websocket --replicas=5"),
-    ("build-push", "docker push registry.example.com/chatbox-websocket:v1.0.0"),
-    ("health", "python -m chatbox.ops.probe healthz readyz"),
-    ("rollback", "rollout undo deployment/chatbox-websocket"),
-])
+@pytest.mark.parametrize(
+    "target,needle",
+    [
+        ("deploy", "kubectl -n chatbox apply -f service.yaml"),
+        ("k3s-deploy", "kubectl -n chatbox apply -f ingress-traefik.yaml"),
+        ("scale", "scale deployment/chatbox-websocket --replicas=5"),
+        ("build-push", "docker push registry.example.com/chatbox-websocket:v1.0.0"),
+        ("health", "python -m chatbox.ops.probe healthz readyz"),
+        ("rollback", "rollout undo deployment/chatbox-websocket"),
+    ],
+)
 def test_makefile_target_runs_the_right_command(target, needle):
-    result = make_dry_run(target, "NAMESPACE=chatbox", "REPLICAS=5", "REGISTRY=registry.example.com",
-                          "IMAGE_TAG=v1.0.0")
+    result = make_dry_run(
+        target, "NAMESPACE=chatbox", "REPLICAS=5", "REGISTRY=registry.example.com", "IMAGE_TAG=v1.0.0"
+    )
     assert needle in result.stdout
 
 
@@ -190,6 +231,8 @@ def test_makefile_refuses_missing_variables(target, message):
 
 
 def test_make_validate_passes():
-    result = subprocess.run(["make", "-C", str(K8S), "validate"], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        ["make", "-C", str(K8S), "validate"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("passed") >= len(MANIFESTS)

@@ -9,12 +9,22 @@ import pytest
 from ops.conftest import http_get
 
 GO_METRICS = [  # ORIGINAL.md section 1.5.11, as they appear in the exposition
-    "chatbox_websocket_connections_total", "chatbox_messages_received_total", "chatbox_messages_sent_total",
-    "chatbox_llm_requests_total", "chatbox_llm_latency_seconds", "chatbox_llm_errors_total",
-    "chatbox_active_sessions_total", "chatbox_sessions_created_total", "chatbox_sessions_ended_total",
-    "chatbox_admin_takeovers_total", "chatbox_message_errors_total", "chatbox_tokens_used_total",
-    "chatbox_mongodb_operation_seconds", "chatbox_ratelimit_blocked_total",
-    "chatbox_websocket_connection_duration_seconds", "chatbox_http_request_duration_seconds",
+    "chatbox_websocket_connections_total",
+    "chatbox_messages_received_total",
+    "chatbox_messages_sent_total",
+    "chatbox_llm_requests_total",
+    "chatbox_llm_latency_seconds",
+    "chatbox_llm_errors_total",
+    "chatbox_active_sessions_total",
+    "chatbox_sessions_created_total",
+    "chatbox_sessions_ended_total",
+    "chatbox_admin_takeovers_total",
+    "chatbox_message_errors_total",
+    "chatbox_tokens_used_total",
+    "chatbox_mongodb_operation_seconds",
+    "chatbox_ratelimit_blocked_total",
+    "chatbox_websocket_connection_duration_seconds",
+    "chatbox_http_request_duration_seconds",
     "chatbox_admin_messages_dropped_total",
 ]
 

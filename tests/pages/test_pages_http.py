@@ -101,14 +101,27 @@ def test_pages_follow_the_route_prefix(make_server):
     assert requests.get(f"http://127.0.0.1:{server.port}/chat/", timeout=10).status_code == 404
 
 
-@pytest.mark.parametrize("origin", ["shop.example.com", "https://shop.example.com/", "https://a.com/path",
-                                    "https://a.com; script-src *", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "shop.example.com",
+        "https://shop.example.com/",
+        "https://a.com/path",
+        "https://a.com; script-src *",
+        "javascript:alert(1)",
+    ],
+)
 def test_malformed_embed_origins_are_refused_at_startup(origin):
     with pytest.raises(SettingsError, match="EMBED_ALLOWED_ORIGINS: .* is not an origin"):
         create_app(Settings.for_tests(embed_allowed_origins=[origin]))
 
 
 def test_embed_origins_are_read_from_the_environment():
-    settings = Settings.load({"CHATBOX_ENV": "test", "JWT_SECRET": "k" * 48,
-                              "EMBED_ALLOWED_ORIGINS": "https://a.example, https://b.example:8443"})
+    settings = Settings.load(
+        {
+            "CHATBOX_ENV": "test",
+            "JWT_SECRET": "k" * 48,
+            "EMBED_ALLOWED_ORIGINS": "https://a.example, https://b.example:8443",
+        }
+    )
     assert settings.embed_allowed_origins == ["https://a.example", "https://b.example:8443"]
