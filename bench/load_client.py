@@ -6,9 +6,11 @@ One run = one measured window; it prints one JSON document on stdout. Modes:
 * ``chat``: C simulated users (distinct user ids) send ``user_message`` and read ``loading``, the streamed
   ``ai_response`` chunks and the ``done`` frame; with ``--admins 1`` an admin socket watches each session. Each user
   starts a new conversation (a new user id, so a new session) every ``--per-session`` messages, as people do.
+* ``open``: open-loop chat for goal G4 (``bench/open_loop.py``): messages arrive at ``--rate`` per second on a
+  Poisson schedule over a pool of C users, and latency runs from each message's scheduled time.
 * ``hold``: open N connections, exchange one message on each, and report the worker's memory per connection.
 
-``stream`` and ``chat`` report chunks/s, first-chunk and full-reply latency (p50/p99, ms) and CPU of the server,
+``stream``, ``chat`` and ``open`` report chunks/s, first-chunk and full-reply latency (p50/p99, ms) and CPU of the server,
 the client, the fake LLM and everything else on the machine during the window.
 """
 
@@ -24,6 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # bench/ and the repository (chatbox.auth)
 
+import open_loop
 from procstat import CpuWindow, rss_kib
 from wsconn import CONNECT_ERRORS, connect, library
 
@@ -151,8 +154,18 @@ async def chat_user(args, slot: int, win: Window) -> None:
 # --- window runner -----------------------------------------------------------------------------------------------
 
 
+class OpenWindow(open_loop.OpenWindow, Window):
+    def __init__(self, warmup: float, duration: float, rate: float):
+        super().__init__(warmup, duration)
+        self.rate, self.scheduled, self.unfinished, self.capped = rate, 0, 0, False
+
+
 async def measure(args, user) -> dict:
-    win = Window(args.warmup, args.duration)
+    is_open = args.mode == "open"
+    win = OpenWindow(args.warmup, args.duration, args.rate) if is_open else Window(args.warmup, args.duration)
+    users = (
+        [open_loop.drive(args, win, token, read_reply)] if is_open else [user(args, i, win) for i in range(args.conns)]
+    )
     pids = {"server": args.server_pid, "client": os.getpid(), "llm": args.llm_pid}
 
     async def clock():
@@ -168,7 +181,7 @@ async def measure(args, user) -> dict:
             "errors": win.errors,
         }
 
-    await asyncio.gather(clock(), *(user(args, i, win) for i in range(args.conns)))
+    await asyncio.gather(clock(), *users)
     start, end, seconds = win.snapshot, win.snapshot["end"], args.duration
     result = {
         "chunks_per_s": round((end["chunks"] - start["chunks"]) / seconds, 1),
@@ -185,6 +198,8 @@ async def measure(args, user) -> dict:
     result["frames_per_s"] = round(result["chunks_per_s"] + result["admin_chunks_per_s"], 1)
     cpu = result.get("server_cpu_pct") or 0
     result["frames_per_server_cpu_s"] = round(result["frames_per_s"] * 100 / cpu, 1) if cpu else None
+    if is_open:
+        result.update(open_loop.figures(win, percentile))
     if "first_error" in win.snapshot:
         result["first_error"] = win.snapshot["first_error"]
     return result
@@ -271,12 +286,15 @@ async def hold(args) -> dict:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("stream", "chat", "hold"))
+    parser.add_argument("mode", choices=("stream", "chat", "open", "hold"))
     parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT/ws (echo) or .../chat/ws (app)")
     parser.add_argument("--conns", type=int, default=10)
     parser.add_argument("--k", type=int, default=50, help="stream: frames per request")
     parser.add_argument("--admins", type=int, default=0, choices=(0, 1), help="chat: admin watchers per session")
     parser.add_argument("--per-session", type=int, default=10, help="chat: messages before a new conversation")
+    parser.add_argument("--rate", type=float, default=10.0, help="open: messages per second, all users together")
+    parser.add_argument("--seed", type=int, default=1, help="open: the Poisson schedule's random seed")
+    parser.add_argument("--max-messages", type=int, default=100_000, help="open: never schedule more than this")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--server-pid", type=int, default=0, help="the gunicorn worker (CPU and memory)")

@@ -197,6 +197,45 @@ def _throughput_rows(rounds: list[dict]) -> list[dict]:
     return rows
 
 
+G4_LIMIT = 4.0  # open-loop p99 at 50% load <= 4x the idle (C=1) p99, PERFORMANCE.md 5.3
+
+
+def _open_loop_rows(rounds: list[dict]) -> list[dict]:
+    """G4: first token under open-loop half load against P1 (demo C=1) of the same round; p99 gated, p50 shown."""
+    rows = []
+    for pct in ("p99", "p50"):
+        key = f"first_{pct}_ms"
+        loaded = [_num(r.get("demo_open", {}), key) for r in rounds]
+        idle = [_num(r["demo_chat_c1"], key) for r in rounds]
+        pairs = [_ratio(a, b) for a, b in zip(loaded, idle, strict=False)]
+        value = _median(pairs)
+        unfinished = sum(int(_num(r.get("demo_open", {}), "unfinished") or 0) for r in rounds)
+        if pct == "p50":
+            status = "report only"
+        elif value is None:
+            status = "n/a"
+        elif unfinished:
+            status = f"fail ({unfinished} replies unfinished)"
+        else:
+            status = "pass" if value <= G4_LIMIT else "fail"
+        rows.append(
+            {
+                "id": "G4",
+                "figure": f"first token {pct} ms, demo, open loop at 50% load (vs C=1)",
+                "baseline": _median(idle),
+                "app": _median(loaded),
+                "kind": "ratio",
+                "value": value,
+                "per_cpu_ratio": None,
+                "per_round": [None if p is None else round(p, 3) for p in pairs],
+                "offered_per_s": [_num(r.get("demo_open", {}), "offered_per_s") for r in rounds],
+                "goal": f"<= {G4_LIMIT:.2f}" if pct == "p99" else "-",
+                "status": status,
+            }
+        )
+    return rows
+
+
 def _memory_rows(memory: dict, target: int) -> list[dict]:
     if "not_tested" in memory:
         return [
@@ -265,8 +304,7 @@ def summarize(rounds: list[dict], memory: dict, args) -> dict:
         noise.append(
             {"round": number, "max_foreign_cpu_pct": worst, "noisy": worst is not None and worst > NOISY_FOREIGN_PCT}
         )
-    goals = _throughput_rows(rounds) + _memory_rows(memory, 10_000)
-    goals.append({"id": "G4", "figure": "first token p99 at 50% load", "status": "not measured"})
+    goals = _throughput_rows(rounds) + _open_loop_rows(rounds) + _memory_rows(memory, 10_000)
     return {"goals": goals, "noise": noise, "rounds": rounds, "memory": memory}
 
 

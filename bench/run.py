@@ -4,8 +4,8 @@
 
 Starts everything on 127.0.0.1 (bare echo, the app with the built-in demo model, the app with an OpenAI-type
 provider pointed at bench/fake_llm.py, the fake LLM), pins servers to core 0 and clients to core 1 when there are two
-cores, runs 3 rounds of windows (bare, app, app, app, bare C=1, app C=1, app C=1), then idle-memory ramps on fresh
-servers, prints one table with the goals of PERFORMANCE.md section 5.3 and one JSON document, and stops everything.
+cores, runs 3 rounds of windows (bare, app, app open loop, app, app, bare C=1, app C=1, app C=1) with fresh app
+servers each round, then idle-memory ramps on fresh servers, prints one table with the goals of PERFORMANCE.md section 5.3 and one JSON document, and stops everything.
 See bench/README.md.
 """
 
@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from report import context, summarize, table
 from servers import BENCH, PYTHON, ROOT, Stack, base_env
+
+OPEN_LOAD = 0.5  # G4: the open-loop window runs at this fraction of the closed-loop capacity
 
 sys.path.insert(0, ROOT)
 
@@ -113,6 +115,7 @@ class Runner:
         for key, value in options.items():
             extra += [f"--{key.replace('_', '-')}", str(value)]
         result = self.client(mode, server, url, *extra, seconds=a.warmup + duration)
+        result["server_worker_pid"] = server.worker  # which server measured it (a fresh app each round)
         shown = {
             k: result.get(k)
             for k in ("chunks_per_s", "frames_per_s", "first_p50_ms", "server_cpu_pct", "foreign_cpu_pct", "error")
@@ -122,23 +125,46 @@ class Runner:
         return result
 
 
-def throughput_rounds(runner: Runner, bare, demo, http) -> list[dict]:
+def open_loop_window(runner: Runner, server, url: str, closed: dict) -> dict:
+    """G4: open-loop chat at half the rate the same round's closed-loop window reached on the same server."""
+    capacity = closed.get("replies_per_s")
+    if not isinstance(capacity, (int, float)) or capacity <= 0:
+        return {"error": "no closed-loop capacity measured in this round"}
+    rate = round(capacity * OPEN_LOAD, 2)
+    # The same bound in count as in time: at most twice what the schedule should produce.
+    most = int(rate * (runner.args.warmup + runner.args.duration) * 2) + 20
+    return runner.window("open", server, url, runner.args.conns, rate=rate, max_messages=most)
+
+
+def fresh_apps(runner: Runner, llm_port: int):
+    """A new demo app and a new HTTP app: mongomock has no indexes, so a store that grows over the rounds would
+    make each round slower than the last (see bench/README.md)."""
+    stack, secret = runner.stack, runner.secret
+    demo = stack.gunicorn("app-demo", "wsgi:app", app_env(secret, None))
+    http = stack.gunicorn("app-http", "wsgi:app", app_env(secret, f"http://127.0.0.1:{llm_port}/v1"))
+    demo.wait_ready("/chat/healthz")
+    http.wait_ready("/chat/healthz")
+    return demo, http
+
+
+def throughput_rounds(runner: Runner, bare, llm_port: int) -> list[dict]:
     a, rounds = runner.args, []
     bare_url = f"ws://127.0.0.1:{bare.port}/ws"
-    demo_url, http_url = (f"ws://127.0.0.1:{s.port}/chat/ws" for s in (demo, http))
     for number in range(1, a.rounds + 1):
         print(f"round {number}/{a.rounds}", file=sys.stderr, flush=True)
-        rounds.append(
-            {
-                "bare_stream": runner.window("stream", bare, bare_url, a.conns),
-                "demo_chat": runner.window("chat", demo, demo_url, a.conns),
-                "http_chat": runner.window("chat", http, http_url, a.conns),
-                "demo_chat_admin": runner.window("chat", demo, demo_url, a.conns, admins=1),
-                "bare_stream_c1": runner.window("stream", bare, bare_url, 1),
-                "demo_chat_c1": runner.window("chat", demo, demo_url, 1),
-                "http_chat_c1": runner.window("chat", http, http_url, 1),
-            }
-        )
+        demo, http = fresh_apps(runner, llm_port)
+        demo_url, http_url = (f"ws://127.0.0.1:{s.port}/chat/ws" for s in (demo, http))
+        windows = {"bare_stream": runner.window("stream", bare, bare_url, a.conns)}
+        windows["demo_chat"] = runner.window("chat", demo, demo_url, a.conns)
+        windows["demo_open"] = open_loop_window(runner, demo, demo_url, windows["demo_chat"])
+        windows["http_chat"] = runner.window("chat", http, http_url, a.conns)
+        windows["demo_chat_admin"] = runner.window("chat", demo, demo_url, a.conns, admins=1)
+        windows["bare_stream_c1"] = runner.window("stream", bare, bare_url, 1)
+        windows["demo_chat_c1"] = runner.window("chat", demo, demo_url, 1)
+        windows["http_chat_c1"] = runner.window("chat", http, http_url, 1)
+        rounds.append(windows)
+        for server in (demo, http):
+            runner.stack.release(server)
     return rounds
 
 
@@ -201,23 +227,18 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     nofile = raise_nofile()
     secret = secrets.token_hex(32)
-    stack = Stack(budget=1800 + args.rounds * 7 * (args.duration + 10))
+    stack = Stack(budget=1800 + args.rounds * 8 * (args.duration + 10))
     # SIGTERM (a CI job being cancelled) unwinds like Ctrl-C, so the finally below stops every server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     try:
         llm, llm_port = stack.fake_llm(args.k)
         bare = stack.gunicorn("bare", "echo_app:app", echo_env(), pythonpath=BENCH)
-        demo = stack.gunicorn("app-demo", "wsgi:app", app_env(secret, None))
-        http = stack.gunicorn("app-http", "wsgi:app", app_env(secret, f"http://127.0.0.1:{llm_port}/v1"))
         bare.wait_ready("/")
-        demo.wait_ready("/chat/healthz")
-        http.wait_ready("/chat/healthz")
         runner = Runner(args, stack, secret)
         runner.llm_pid = llm.pid
-        rounds = throughput_rounds(runner, bare, demo, http)
-        for server in (bare, demo, http):
-            stack.release(server)
+        rounds = throughput_rounds(runner, bare, llm_port)
+        stack.release(bare)
         memory = memory_ramps(runner, nofile)
     finally:
         stack.close()

@@ -158,12 +158,12 @@ class SessionStore:
         )
         return bool(updated)
 
-    def next_seq(self, sid: str) -> int:
-        """Allocate the next message number of a session, atomically across pods."""
+    def next_seq(self, sid: str, count: int = 1) -> int:
+        """Allocate the next ``count`` message numbers of a session, atomically across pods; return the last."""
         collection = Session._get_collection()
         found = collection.find_one_and_update(
             {"_id": sid, "lastSeq": {"$exists": True}},
-            {"$inc": {"lastSeq": 1}},
+            {"$inc": {"lastSeq": count}},
             projection={"lastSeq": 1},
             return_document=ReturnDocument.AFTER,
         )
@@ -176,7 +176,7 @@ class SessionStore:
         messages = current.get("msgs", [])
         highest = max([len(messages)] + [m.get("seq") or 0 for m in messages])
         collection.update_one({"_id": sid, "lastSeq": {"$exists": False}}, {"$set": {"lastSeq": highest}})
-        return self.next_seq(sid)
+        return self.next_seq(sid, count)
 
     def append(
         self, sid: str, seq: int, sender: str, content: str, reply: ReplyTotals | None = None, **fields

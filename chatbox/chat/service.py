@@ -227,7 +227,10 @@ class ChatService:
         resent = self._resent(conn, session, frame)
         if resent is not None:
             return resent
-        seq = self.store.next_seq(session.id)
+        # One allocation numbers the message and, unless an admin has the session, the reply that follows it.
+        answered = not session.takeover_by
+        last = self.store.next_seq(session.id, count=2 if answered else 1)
+        seq = last - 1 if answered else last
         meta = {k: v for k, v in frame.metadata.items()}
         message = self.store.append(
             session.id,
@@ -239,7 +242,7 @@ class ChatService:
             file_url=frame.file_url or None,
         )
         self._show(conn, session.id, message, frame)
-        self.queue_reply(session, conn.identity.user_id)
+        self.queue_reply(session, conn.identity.user_id, seq=last if answered else None)
         return message
 
     def _resent(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage | None:
@@ -250,23 +253,23 @@ class ChatService:
             conn.send(message_frame(session.id, stored))
         return stored
 
-    def queue_reply(self, session: Session, user_id: str) -> None:
+    def queue_reply(self, session: Session, user_id: str, seq: int | None = None) -> None:
         """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
-        job = self.reserve_reply(session, user_id)
+        job = self.reserve_reply(session, user_id, seq)
         if job is not None:
             self.queues.submit(session.id, lambda: self.replies.run(job))
 
-    def reserve_reply(self, session: Session, user_id: str) -> ReplyJob | None:
-        """The next AI reply with its seq reserved now, or None when an admin has the session.
+    def reserve_reply(self, session: Session, user_id: str, seq: int | None = None) -> ReplyJob | None:
+        """The next AI reply with its seq reserved now (or ``seq``, already allocated), or None when an admin has
+        the session.
 
         ``session`` was read for this message; a takeover that starts after that is caught when the reply starts.
         """
         if session.takeover_by:
             self.hub.signal("session_changed", sid=session.id)
             return None
-        return ReplyJob(
-            session.id, self.store.next_seq(session.id), session.model_id or self.providers.default_id, user_id
-        )
+        seq = seq if seq is not None else self.store.next_seq(session.id)
+        return ReplyJob(session.id, seq, session.model_id or self.providers.default_id, user_id)
 
     def _show(self, conn: Connection, sid: str, message: PlainMessage, frame: Frame) -> None:
         shown = message_frame(sid, message)
