@@ -3,18 +3,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 
 .PHONY: run test lint bench install install-system clean
 
+# What the service needs to run (make run installs only this, so a first run is quick).
+$(RUNTIME): requirements.txt
+	python3 -m venv $(VENV)
+	$(PIP) install -q -r requirements.txt
+	touch $(RUNTIME)
+
+# Everything, tests and tools included.
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(RUNTIME) $(STAMP)
 
 install: $(STAMP)
 
 ## Serve http://localhost:8080 with embedded defaults and print a user link and an admin link.
-run: $(STAMP)
+run: $(RUNTIME)
 	$(PY) -m chatbox
 
 ## Install what the tests need (Debian packages and the Python environment), then run the whole suite.
