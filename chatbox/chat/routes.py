@@ -75,3 +75,20 @@ def shared_session(token: str):
     return jsonify(
         session_id=session.id, name=session.name or "", messages=[stored_message(m) for m in store.messages(session)]
     )
+
+
+@bp.get("/ws/admission")
+@require_user
+def socket_admission():
+    """Would a socket for this user be admitted now? Browsers cannot read a refused handshake's status, so the
+    page asks here and shows the reason in plain words."""
+    services = _services()
+    settings = services.settings
+    if services.lifecycle.draining:
+        raise ApiError(503, "SHUTTING_DOWN", "The server is restarting", headers={"Retry-After": "1"})
+    if len(services.hub.connections) >= settings.max_connections:
+        raise ApiError(503, "SERVER_FULL", "The server is full right now", headers={"Retry-After": "5"})
+    open_sockets = services.bus.slot_count("user:" + g.identity.user_id)
+    if open_sockets >= settings.max_connections_per_user:
+        raise ApiError(429, "CONNECTION_LIMIT", f"You have {open_sockets} chat windows open; close one to connect here")
+    return jsonify(admitted=True)

@@ -66,26 +66,26 @@
     };
   };
 
-  ChatSocket.prototype.retry = function (soon) {
+  ChatSocket.prototype.retry = function (soon, reason) {
     if (!navigator.onLine) { this.state("offline", "Offline — waiting for the network"); return; }
     const base = soon && this.attempt === 0 ? 500 : Math.min(1000 * Math.pow(2, this.attempt), MAX_DELAY);
     const delay = Math.round(base / 2 + Math.random() * base / 2);
     this.attempt += 1;
     const seconds = Math.max(Math.ceil(delay / 1000), 1);
-    this.state("reconnecting", "Reconnecting in " + seconds + "s…");
+    this.state("reconnecting", (reason ? reason + " · " : "") + "Reconnecting in " + seconds + "s…");
     const self = this;
     this.timer = setTimeout(function () { self.connect(); }, delay);
   };
 
-  // The browser hides the handshake status (401, 429, 503); ask the REST API whether the token still works.
+  // The browser hides the handshake status (401, 429, 503); ask the server why, and say it in plain words.
   ChatSocket.prototype.refused = function () {
     const self = this;
     if (CB.tokenExpired()) { this.expired(); return; }
-    CB.api("/sessions").then(function () {
+    CB.api("/ws/admission").then(function () {
       self.retry(false);
     }, function (error) {
       if (error.status === 401) self.expired();
-      else self.retry(false);
+      else self.retry(false, error.status === 429 || error.status === 503 ? error.message : "");
     });
   };
 

@@ -124,3 +124,20 @@ def test_public_routes_share_one_rate_limit_per_ip(make_server):
         "message": "Too many requests. Please try again later.",
     }
     assert int(headers["Retry-After"]) >= 1
+
+
+def test_admission_probe_says_why_a_socket_would_be_refused(make_server, connect):
+    server = make_server(max_connections_per_user=2)
+    url = server.url + "/ws/admission"
+    assert call(url)[0] == 401
+    assert call(url, bearer=token("alice"))[:2] == (200, {"admitted": True})
+    connect("alice", target=server)
+    connect("alice", target=server)
+    assert call(url, bearer=token("alice"))[:2] == (
+        429,
+        {"error": "You have 2 chat windows open; close one to connect here", "code": "CONNECTION_LIMIT"},
+    )
+    assert call(url, bearer=token("bob"))[0] == 200
+    server.services.lifecycle.draining = True
+    status, body, headers = call(url, bearer=token("bob"))
+    assert (status, body["code"], headers["Retry-After"]) == (503, "SHUTTING_DOWN", "1")
