@@ -1,28 +1,25 @@
-"""The chat domain: sessions, inbound frames, resume, help. No Flask, no sockets: plain calls.
+"""The chat domain: what each inbound frame does. No Flask, no sockets: plain calls.
 
-``socket.py`` hands each parsed frame to ``ChatService.receive``; admin routes call ``Takeover`` (takeover.py).
-Every frame about a stored message carries its ``seq``; a client that reconnects with ``last_seq`` gets what it
-missed, each message once, then the live rest.
+``socket.py`` hands each frame to ``ChatService.receive``; which session a socket belongs to is binding.py's job,
+replies are replies.py's, admin actions takeover.py's. Every frame about a stored message carries its ``seq``.
 """
 
 from __future__ import annotations
 
 import logging
 
-import gevent
 from pymongo.errors import PyMongoError
 
 from chatbox.chat import voice
+from chatbox.chat.binding import SessionBinding
 from chatbox.chat.file_urls import check_external_url
-from chatbox.chat.frames import message_frame, status_frame
+from chatbox.chat.frames import message_frame
 from chatbox.chat.hub import Connection, Hub
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
-from chatbox.chat.resume import replay
 from chatbox.chat.takeover import Takeover, TakeoverError
 from chatbox.integrations.llm import Providers
 from chatbox.models import Session
-from chatbox.ops.lifecycle import heartbeat_interval
 from chatbox.store import PlainMessage, SessionStore
 
 log = logging.getLogger("chatbox.chat")
@@ -46,69 +43,9 @@ class ChatService:
         # transcriber (voice notes).
         self.notifier = self.files = self.transcriber = None
         self.on_rate_limited = None  # called with user_id on each refusal (the notifier watches for bursts)
-        hub.on("session_started", self._adopt)
-
-    # --- connections -----------------------------------------------------------------------------------------
-
-    def open(self, conn: Connection, requested_sid: str, last_seq: int | None) -> None:
-        """Bind a new socket to its session (if any), greet it, and replay what it missed (``last_seq``)."""
-        session = self._initial_session(conn, requested_sid)
-        if session is None:
-            conn.send(self._status(conn, None))
-            return
-        if last_seq is None:
-            self._attach(conn, session.id)
-            conn.send(self._status(conn, session))
-            return
-        conn.hold()  # live frames wait until the replay is out, then only the ones it did not cover pass
-        self._attach(conn, session.id)
-        snapshot = self.hub.bus.stream_snapshot(session.id)
-        session = self.store.get(session.id)
-        conn.send(self._status(conn, session))
-        replay(conn, session.id, self.store.messages(session, after_seq=last_seq), last_seq, snapshot)
-
-    def _initial_session(self, conn: Connection, requested_sid: str) -> Session | None:
-        identity = conn.identity
-        if requested_sid:
-            session = self.store.head(requested_sid)
-            if session is not None and session.user_id != identity.user_id and identity.is_admin:
-                conn.watching = True
-                return session
-            if session is not None and session.user_id == identity.user_id and session.end is None:
-                return session
-            # An id we do not know (or one that ended) means "new chat": the next message starts a session.
-            active = self.store.active_for_user(identity.user_id)
-            if active is not None:
-                self.end_session(active.id)
-            return None
-        return self.store.active_for_user(identity.user_id)
-
-    def _attach(self, conn: Connection, sid: str) -> None:
-        bus = self.hub.bus
-        if conn.session_id and conn.session_id != sid:
-            bus.slot_release("sess:" + conn.session_id, conn.id)
-        self.hub.attach(conn, sid)
-        bus.mark("alive:" + sid, self.settings.reconnect_timeout)
-        bus.slot_acquire("sess:" + sid, conn.id, 1_000_000, 3 * heartbeat_interval(self.settings))
-
-    def close(self, conn: Connection) -> None:
-        """Forget a closed socket; if it was its session's last one anywhere, the reply is cancelled after a grace."""
-        sid = conn.session_id
-        self.hub.detach(conn)
-        if not sid:
-            return
-        self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
-        self.hub.bus.slot_release("sess:" + sid, conn.id)
-        if sid in self.replies.running and not self.hub.local(sid):
-            gevent.spawn_later(self.settings.reply_orphan_grace, self._cancel_if_orphaned, sid)
-
-    def _cancel_if_orphaned(self, sid: str) -> None:
-        if sid in self.replies.running and not self.hub.local(sid) and not self.hub.bus.slot_count("sess:" + sid):
-            log.info("cancelling a reply nobody is connected to", extra={"session_id": sid})
-            self.hub.signal("cancel_reply", sid=sid, reason="disconnected")
-
-    def _status(self, conn: Connection, session: Session | None) -> Frame:
-        return status_frame(conn.identity.user_id, session, self.providers.models(), self.providers.default_id)
+        self.binding = SessionBinding(settings, store, hub, providers, replies, metrics)
+        # The socket route's entry points, and ending a session (REST, reaper).
+        self.open, self.close, self.end_session = self.binding.open, self.binding.close, self.binding.end_session
 
     # --- inbound frames --------------------------------------------------------------------------------------
 
@@ -153,59 +90,11 @@ class ChatService:
             raise ProtocolError("INVALID_FORMAT", f"Invalid message format: unknown message type {frame.type}")
         handler(conn, frame)
 
-    def _session_for(self, conn: Connection, create: bool) -> Session:
-        """The socket's session; a new one (or the user's active one) when it has none or it ended."""
-        if conn.session_id:
-            session = self.store.head(conn.session_id)
-            if session is not None and (session.end is None or conn.watching):
-                return session
-        if conn.watching:
-            raise ProtocolError("NOT_FOUND", "Session not found")
-        session = self.store.active_for_user(conn.identity.user_id)
-        created = False
-        if session is None:
-            if not create:
-                raise ProtocolError("NOT_FOUND", "Session not found")
-            session, created = self._create_once(conn)
-        self._attach(conn, session.id)
-        conn.send(self._status(conn, session))
-        if created:
-            self.hub.signal("session_changed", sid=session.id, created=True)
-            self.hub.signal("session_started", sid=session.id, user_id=session.user_id)
-        return session
-
-    def _create_once(self, conn: Connection) -> tuple[Session, bool]:
-        """Create the user's session unless another device (on any pod) just did: one active session per user."""
-        bus, lock = self.hub.bus, "create:" + conn.identity.user_id
-        for _ in range(250):
-            if bus.slot_acquire(lock, conn.id, 1, 5.0):
-                break
-            gevent.sleep(0.02)
-        try:
-            session = self.store.active_for_user(conn.identity.user_id)
-            if session is not None:
-                return session, False
-            session = self.store.create(conn.identity.user_id, self.providers.default_id)
-            if self.metrics:
-                self.metrics.session_created()
-            return session, True
-        finally:
-            bus.slot_release(lock, conn.id)
-
-    def _adopt(self, event: dict) -> None:
-        """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
-        for conn in list(self.hub.connections):
-            if conn.identity.user_id == event["user_id"] and not conn.session_id and not conn.watching:
-                session = self.store.head(event["sid"])
-                if session is not None:
-                    self._attach(conn, session.id)
-                    conn.send(self._status(conn, session))
-
     def _on_user_message(self, conn: Connection, frame: Frame) -> None:
         if frame.sender == "admin" or conn.watching:
             if not conn.identity.is_admin:
                 raise ProtocolError("UNAUTHORIZED", "You do not have permission to access this session")
-            session = self._session_for(conn, create=False)
+            session = self.binding.session_for(conn, create=False)
             self.takeover.post_admin_message(session.id, conn.identity, frame.content, origin=conn.id)
             return
         retry = self.hub.bus.hit("msg:" + conn.identity.user_id, self.settings.rate_limit, 60.0)
@@ -217,7 +106,7 @@ class ChatService:
             error = ProtocolError("TOO_MANY_REQUESTS", "Too many requests, please slow down")
             error.retry_after_ms = max(int(retry * 1000), 1)
             raise error
-        session = self._session_for(conn, create=True)
+        session = self.binding.session_for(conn, create=True)
         if not session.name:
             self.store.set_name_if_empty(session.id, session_name(frame.content))
         self.post_user_message(conn, session, frame)
@@ -282,7 +171,7 @@ class ChatService:
     def _on_model_select(self, conn: Connection, frame: Frame) -> None:
         if frame.model_id not in self.providers:
             raise ProtocolError("INVALID_FORMAT", f"Invalid model ID: {frame.model_id}")
-        session = self._session_for(conn, create=True)
+        session = self.binding.session_for(conn, create=True)
         self.store.set_model(session.id, frame.model_id)
         conn.send(
             Frame(
@@ -296,7 +185,7 @@ class ChatService:
         )
 
     def _on_help_request(self, conn: Connection, frame: Frame) -> None:
-        session = self._session_for(conn, create=False)
+        session = self.binding.session_for(conn, create=False)
         if self.store.mark_help(session.id):
             self.hub.signal("session_changed", sid=session.id, help=True)
             if self.notifier:
@@ -316,7 +205,7 @@ class ChatService:
             self.files.check_frame(conn.identity, frame)
         else:
             check_external_url(frame.file_url)
-        session = self._session_for(conn, create=True)
+        session = self.binding.session_for(conn, create=True)
         if self._resent(conn, session, frame) is not None:
             return
         meta = dict(frame.metadata)
@@ -332,25 +221,13 @@ class ChatService:
 
     def _on_admin_join(self, conn: Connection, frame: Frame) -> None:
         self._require_admin(conn)
-        self.takeover.start(self._session_for(conn, create=False).id, conn.identity)
+        self.takeover.start(self.binding.session_for(conn, create=False).id, conn.identity)
 
     def _on_admin_leave(self, conn: Connection, frame: Frame) -> None:
         self._require_admin(conn)
-        self.takeover.end(self._session_for(conn, create=False).id, conn.identity)
+        self.takeover.end(self.binding.session_for(conn, create=False).id, conn.identity)
 
     @staticmethod
     def _require_admin(conn: Connection) -> None:
         if not conn.identity.is_admin:
             raise ProtocolError("UNAUTHORIZED", "You do not have permission to access this session")
-
-    # --- lifecycle -------------------------------------------------------------------------------------------
-
-    def end_session(self, sid: str) -> bool:
-        """End a session once: cancel its reply, record endTs/dur, tell every pod."""
-        self.hub.signal("cancel_reply", sid=sid, reason="ended")
-        ended = self.store.end(sid)
-        if ended:
-            if self.metrics:
-                self.metrics.session_ended()
-            self.hub.signal("session_changed", sid=sid, ended=True)
-        return ended
