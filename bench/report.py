@@ -35,14 +35,19 @@ def _version(name: str) -> str | None:
         return None
 
 
-def context(args, nofile: int, cores) -> dict:
-    """Report-only facts about the machine and the run."""
+def _git(*command: str) -> str:
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
+        done = subprocess.run(["git", *command], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        sha = ""
+        return ""
+    return done.stdout.strip()
+
+
+def context(args, nofile: int, cores) -> dict:
+    """Report-only facts about the machine and the run; call it before the run (the servers load the tree then)."""
+    sha = _git("rev-parse", "--short", "HEAD")
+    # The servers run the working tree: say so when it differs from the commit (tracked files only).
+    sha += " + uncommitted changes" if sha and _git("status", "--porcelain", "--untracked-files=no") else ""
     model = ""
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as handle:

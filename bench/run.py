@@ -231,6 +231,7 @@ def main(argv=None) -> int:
     # SIGTERM (a CI job being cancelled) unwinds like Ctrl-C, so the finally below stops every server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
+    facts = context(args, nofile, stack.cores)  # date and git as the run starts
     try:
         llm, llm_port = stack.fake_llm(args.k)
         bare = stack.gunicorn("bare", "echo_app:app", echo_env(), pythonpath=BENCH)
@@ -243,7 +244,7 @@ def main(argv=None) -> int:
     finally:
         stack.close()
     document = {
-        **context(args, nofile, stack.cores),
+        **facts,
         "seconds": round(time.time() - started, 1),
         **summarize(rounds, memory, args),
     }
