@@ -9,6 +9,7 @@ from chatbox.chat.hub import Hub
 from chatbox.chat.protocol import Frame, now
 from chatbox.chat.replies import ReplyStreamer
 from chatbox.chat.service import ChatService
+from chatbox.chat.state import SessionCache
 from chatbox.chat.takeover import Takeover
 from chatbox.crypto import KeyRing
 from chatbox.integrations.bus import Bus, create_bus
@@ -26,6 +27,7 @@ class Services:
     bus: Bus
     hub: Hub
     store: SessionStore
+    sessions: SessionCache
     providers: Providers
     replies: ReplyStreamer
     takeover: Takeover
@@ -53,14 +55,15 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
     bus = bus or create_bus(settings.redis_url)
     hub = Hub(bus)
     metrics = Metrics()
-    store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous))
+    store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous), bus, hub.publish)
+    sessions = SessionCache(store, hub, settings.llm_context_tokens)
     providers = Providers(settings)
     streams = ResilientStreams(providers, metrics)  # retries and failover (issue 3)
-    replies = ReplyStreamer(settings, store, hub, providers, metrics, stream_deltas=streams)
-    takeover = Takeover(store, hub, metrics)
-    chat = ChatService(settings, store, hub, providers, replies, takeover, metrics)
+    replies = ReplyStreamer(settings, store, sessions, hub, providers, metrics, stream_deltas=streams)
+    takeover = Takeover(store, sessions, hub, metrics)
+    chat = ChatService(settings, store, sessions, hub, providers, replies, takeover, metrics)
     lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
-    services = Services(settings, bus, hub, store, providers, replies, takeover, chat, lifecycle, metrics)
+    services = Services(settings, bus, hub, store, sessions, providers, replies, takeover, chat, lifecycle, metrics)
     services.extras["llm_streams"] = streams
     hub.on("user_notice", lambda event: _notify_user(hub, event))
     replies.on_failure = lambda **details: services.alert("llm_failure", **details)

@@ -1,4 +1,4 @@
-"""Connecting mongoengine: a real MongoDB from MONGO_URI, or one in-process mongomock client per process."""
+"""Connecting mongoengine: a real MongoDB from MONGO_URI, or one in-process (indexed) mongomock client per process."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import mongoengine
 from mongoengine.connection import get_connection
 from pymongo.uri_parser import parse_uri
+
+from chatbox.store_calls import CommandCounter
 
 log = logging.getLogger("chatbox.storage")
 _current: tuple | None = None
@@ -28,14 +30,13 @@ def connect(settings) -> None:
             uuidRepresentation="standard",
             serverSelectionTimeoutMS=timeout_ms,
             connectTimeoutMS=timeout_ms,
+            event_listeners=[CommandCounter()],
         )
         log.info("MongoDB configured", extra={})
     else:
-        import mongomock
+        from chatbox.embedded_mongo import IndexedClient
 
-        mongoengine.connect(
-            settings.mongo_database, mongo_client_class=mongomock.MongoClient, uuidRepresentation="standard"
-        )
+        mongoengine.connect(settings.mongo_database, mongo_client_class=IndexedClient, uuidRepresentation="standard")
         log.warning(
             "MONGO_URI is not set: using an in-process mongomock database; data lives only as long as this "
             "process (development only)"

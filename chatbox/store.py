@@ -6,14 +6,16 @@ see plain text. Messages of Go-written sessions have no ``seq``: their position 
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from pymongo import ReturnDocument
-
 from chatbox.crypto import KeyRing
+from chatbox.events import Event, MessageStored, SessionUpdated, TranscriptStored
+from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.models import Message, Session
 
 
@@ -46,6 +48,14 @@ class PlainMessage:
     interrupted: bool = False
     transcript: str = ""
 
+    def to_wire(self) -> dict:
+        return {**dataclasses.asdict(self), "ts": self.ts.isoformat() if self.ts else None}
+
+    @classmethod
+    def from_wire(cls, data: dict) -> PlainMessage:
+        ts = datetime.fromisoformat(data["ts"]) if data.get("ts") else None
+        return cls(**{**data, "ts": ts})
+
 
 @dataclass(frozen=True)
 class ReplyTotals:
@@ -54,18 +64,24 @@ class ReplyTotals:
     tokens: int
     response_ms: int
     average_ms: int
+    count: int = 1  # the session's reply count after this one
 
     @classmethod
     def after(cls, prior_replies: int, prior_average_ms: int, tokens: int, response_ms: int) -> ReplyTotals:
         # A session's replies run one at a time (its queue), so the counters read when the reply started are
         # still current when it is stored.
         count = prior_replies + 1
-        return cls(tokens, response_ms, int(round(prior_average_ms + (response_ms - prior_average_ms) / count)))
+        return cls(tokens, response_ms, int(round(prior_average_ms + (response_ms - prior_average_ms) / count)), count)
 
 
 class SessionStore:
-    def __init__(self, keyring: KeyRing):
+    """Reads and writes of sessions. Message numbers come from ``bus`` (seeded from the stored last seq); every
+    change is told to ``publish`` (the hub), so each pod's copy of the session stays current."""
+
+    def __init__(self, keyring: KeyRing, bus: Bus | None = None, publish: Callable[[Event], None] | None = None):
         self.keyring = keyring
+        self.bus = bus or MemoryBus()
+        self._publish = publish or (lambda event: None)
 
     # --- reading ---------------------------------------------------------------------------------------------
 
@@ -144,66 +160,103 @@ class SessionStore:
             modified_at=moment,
         )
         session.save(force_insert=True)
+        self.bus.seq_seed(session.id, 0)
         return session
 
     def end(self, sid: str) -> bool:
         """End an active session (endTs, dur). Returns False if it was already ended or does not exist."""
-        session = self.get(sid)
-        if session is None or session.end is not None:
+        collection = Session._get_collection()
+        found = collection.find_one({"_id": sid}, {"ts": 1, "endTs": 1})
+        if found is None or found.get("endTs") is not None:
             return False
         moment = utcnow()
-        duration = int((moment - session.start).total_seconds())
-        updated = Session.objects(id=sid, end=None).update_one(
-            set__end=moment, set__duration=duration, set__modified_at=moment
+        duration = int((moment - found["ts"]).total_seconds()) if found.get("ts") else 0
+        updated = collection.update_one(
+            {"_id": sid, "endTs": None}, {"$set": {"endTs": moment, "dur": duration, "_mt": moment}}
         )
-        return bool(updated)
+        if updated.matched_count:
+            self._publish(SessionUpdated(sid, {"end": moment.isoformat()}))
+        return bool(updated.matched_count)
 
     def next_seq(self, sid: str, count: int = 1) -> int:
-        """Allocate the next ``count`` message numbers of a session, atomically across pods; return the last."""
-        collection = Session._get_collection()
-        found = collection.find_one_and_update(
-            {"_id": sid, "lastSeq": {"$exists": True}},
-            {"$inc": {"lastSeq": count}},
-            projection={"lastSeq": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if found is not None:
-            return found["lastSeq"]
-        # A session written by the Go service: its messages are numbered by position.
-        current = collection.find_one({"_id": sid}, projection={"msgs.seq": 1})
-        if current is None:
+        """Allocate the next ``count`` message numbers of a session, unique across pods; return the last.
+
+        The bus counts; a session it has no counter for (first use since a restart) starts from the stored last
+        seq. Raises LookupError for an unknown session."""
+        last = self.bus.seq_next(sid, count)
+        if last is None:
+            self.bus.seq_seed(sid, self._stored_last_seq(sid))
+            last = self.bus.seq_next(sid, count)
+        return last
+
+    def _stored_last_seq(self, sid: str) -> int:
+        found = Session._get_collection().find_one({"_id": sid}, {"lastSeq": 1, "msgs.seq": 1})
+        if found is None:
             raise LookupError(sid)
-        messages = current.get("msgs", [])
-        highest = max([len(messages)] + [m.get("seq") or 0 for m in messages])
-        collection.update_one({"_id": sid, "lastSeq": {"$exists": False}}, {"$set": {"lastSeq": highest}})
-        return self.next_seq(sid, count)
+        # Messages of a session written by the Go service have no seq: they are numbered by position.
+        messages = found.get("msgs", [])
+        return max([found.get("lastSeq") or 0, len(messages)] + [m.get("seq") or 0 for m in messages])
 
     def append(
-        self, sid: str, seq: int, sender: str, content: str, reply: ReplyTotals | None = None, **fields
+        self,
+        sid: str,
+        seq: int,
+        sender: str,
+        content: str,
+        reply: ReplyTotals | None = None,
+        last_seq: int | None = None,
+        name: str = "",
+        provider_state: dict | None = None,
+        **fields,
     ) -> PlainMessage:
-        """Store one message (content encrypted) and bump lastActivity; with ``reply``, in the same write, add the
-        reply's tokens and response time to the session's totals, maximum and average."""
+        """Store one message (content encrypted) in one write: bump lastActivity and record ``last_seq`` (the
+        highest number allocated, ``seq`` by default); set the session's ``name`` or ``provider_state`` when
+        given; with ``reply``, add the reply's tokens and response time to the session's totals."""
         moment = utcnow()
-        transcript = fields.pop("transcript", "")
-        message = Message(
-            content=self.keyring.encrypt(content),
-            ts=moment,
-            sender=sender,
-            seq=seq,
-            message_id=fields.pop("message_id", None) or uuid.uuid4().hex,
-            transcript=self.keyring.encrypt(transcript) if transcript else None,
-            **fields,
-        )
-        update = {"push__messages": message, "set__last_activity": moment, "set__modified_at": moment}
+        message = PlainMessage(seq, fields.pop("message_id", None) or uuid.uuid4().hex, sender, content, moment)
+        for key, value in fields.items():
+            if value is not None:
+                setattr(message, "meta" if key == "meta_" else key, value)
+        update: dict = {
+            "$push": {"msgs": self._son(message)},
+            "$set": {"lastActivity": moment, "_mt": moment},
+            "$max": {"lastSeq": max(seq, last_seq or 0)},
+        }
+        if name:
+            update["$set"]["nm"] = name
+        if provider_state:
+            update["$set"]["providerState"] = provider_state
         if reply is not None:
-            update.update(
-                inc__total_tokens=reply.tokens,
-                inc__response_count=1,
-                max__max_response_ms=reply.response_ms,
-                set__avg_response_ms=reply.average_ms,
-            )
-        Session.objects(id=sid).update_one(**update)
-        return self._plain(seq, message)
+            update["$inc"] = {"totalTokens": reply.tokens, "respCount": 1}
+            update["$max"]["maxRespTime"] = reply.response_ms
+            update["$set"]["avgRespTime"] = reply.average_ms
+        Session._get_collection().update_one({"_id": sid}, update)
+        totals = {"response_count": reply.count, "avg_response_ms": reply.average_ms} if reply else None
+        self._publish(MessageStored(sid, message.to_wire(), totals))
+        changes = {k: v for k, v in (("name", name), ("provider_state", provider_state)) if v}
+        if changes:
+            self._publish(SessionUpdated(sid, changes))
+        return message
+
+    def _son(self, message: PlainMessage) -> dict:
+        """The stored form of a message (Go's field names; empty optional fields left out, as mongoengine did)."""
+        son = {
+            "content": self.keyring.encrypt(message.content),
+            "ts": message.ts,
+            "sender": message.sender,
+            "fileId": message.file_id or None,
+            "fileUrl": message.file_url or None,
+            "meta": message.meta or None,
+            "seq": message.seq,
+            "mid": message.message_id,
+            "modelId": message.model_id or None,
+            "usage": message.usage or None,
+            "firstMs": message.first_token_ms,
+            "respMs": message.response_ms,
+            "interrupted": message.interrupted or None,
+            "transcript": self.keyring.encrypt(message.transcript) if message.transcript else None,
+        }
+        return {key: value for key, value in son.items() if value is not None}
 
     def set_transcript(self, sid: str, seq: int, transcript: str) -> bool:
         """Store (encrypted) the transcript of the message numbered ``seq``; False when there is no such message."""
@@ -211,27 +264,28 @@ class SessionStore:
             {"_id": sid, "msgs.seq": seq},
             {"$set": {"msgs.$.transcript": self.keyring.encrypt(transcript), "_mt": utcnow()}},
         )
+        if updated.matched_count:
+            self._publish(TranscriptStored(sid, seq, transcript))
         return bool(updated.matched_count)
 
-    def set_name_if_empty(self, sid: str, name: str) -> None:
-        Session.objects(id=sid, name__in=["", None]).update_one(set__name=name)
+    def set_provider_state(self, sid: str, state: dict) -> None:
+        Session._get_collection().update_one({"_id": sid}, {"$set": {"providerState": state}})
+        self._publish(SessionUpdated(sid, {"provider_state": state}))
 
     def set_model(self, sid: str, model_id: str) -> None:
-        Session.objects(id=sid).update_one(set__model_id=model_id, set__modified_at=utcnow())
-
-    def set_provider_state(self, sid: str, state: dict) -> None:
-        Session.objects(id=sid).update_one(set__provider_state=state)
+        Session._get_collection().update_one({"_id": sid}, {"$set": {"modelId": model_id, "_mt": utcnow()}})
+        self._publish(SessionUpdated(sid, {"model_id": model_id}))
 
     def mark_help(self, sid: str) -> bool:
         """Flag a help request; True only the first time (so pressing again does not page twice)."""
-        return bool(
-            Session.objects(id=sid, help_requested__ne=True).update_one(
-                set__help_requested=True, set__help_time=utcnow(), set__modified_at=utcnow()
-            )
+        moment = utcnow()
+        updated = Session._get_collection().update_one(
+            {"_id": sid, "helpRequested": {"$ne": True}},
+            {"$set": {"helpRequested": True, "helpTs": moment, "_mt": moment}},
         )
-
-    def clear_help(self, sid: str) -> None:
-        Session.objects(id=sid).update_one(set__help_requested=False)
+        if updated.matched_count:
+            self._publish(SessionUpdated(sid, {"help_requested": True}))
+        return bool(updated.matched_count)
 
     def take_over(self, sid: str, admin_id: str, admin_name: str) -> bool:
         """Take the session's takeover lock; True if this admin holds it now (also when it already did)."""
@@ -239,24 +293,29 @@ class SessionStore:
         query = Session.objects(id=sid, end=None).filter(
             __raw__={"$or": [{"takeoverBy": {"$exists": False}}, {"takeoverBy": None}, {"takeoverBy": admin_id}]}
         )
-        return bool(
-            query.update_one(
-                set__takeover_by=admin_id,
-                set__takeover_name=admin_name,
-                set__admin_assisted=True,
-                set__assisting_admin_id=admin_id,
-                set__assisting_admin_name=admin_name,
-                set__help_requested=False,
-                set__modified_at=moment,
-            )
+        taken = query.update_one(
+            set__takeover_by=admin_id,
+            set__takeover_name=admin_name,
+            set__admin_assisted=True,
+            set__assisting_admin_id=admin_id,
+            set__assisting_admin_name=admin_name,
+            set__help_requested=False,
+            set__modified_at=moment,
         )
+        if taken:
+            changes = {"takeover_by": admin_id, "takeover_name": admin_name, "help_requested": False}
+            self._publish(SessionUpdated(sid, changes))
+        return bool(taken)
 
     def release(self, sid: str, admin_id: str | None = None) -> bool:
         """Release the takeover lock (only the holder may, unless admin_id is None). The assisted mark stays."""
         query = Session.objects(id=sid, takeover_by__ne=None)
         if admin_id is not None:
             query = Session.objects(id=sid, takeover_by=admin_id)
-        return bool(query.update_one(unset__takeover_by=True, unset__takeover_name=True, set__modified_at=utcnow()))
+        released = query.update_one(unset__takeover_by=True, unset__takeover_name=True, set__modified_at=utcnow())
+        if released:
+            self._publish(SessionUpdated(sid, {"takeover_by": None, "takeover_name": ""}))
+        return bool(released)
 
     def share(self, sid: str) -> str:
         session = self.get(sid)

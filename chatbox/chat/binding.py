@@ -16,19 +16,27 @@ from chatbox.chat.hub import Connection, Hub
 from chatbox.chat.protocol import Frame, ProtocolError
 from chatbox.chat.replies import ReplyStreamer
 from chatbox.chat.resume import replay
+from chatbox.chat.state import SessionCache, SessionState
 from chatbox.integrations.llm import Providers
 from chatbox.models import Session
 from chatbox.ops.lifecycle import heartbeat_interval
-from chatbox.store import SessionStore
+from chatbox.store import PlainMessage, SessionStore
 
 log = logging.getLogger("chatbox.chat")
 
 
 class SessionBinding:
     def __init__(
-        self, settings, store: SessionStore, hub: Hub, providers: Providers, replies: ReplyStreamer, metrics=None
+        self,
+        settings,
+        store: SessionStore,
+        sessions: SessionCache,
+        hub: Hub,
+        providers: Providers,
+        replies: ReplyStreamer,
+        metrics=None,
     ):
-        self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
+        self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.replies, self.metrics = replies, metrics
         hub.on("session_started", self._adopt)
 
@@ -45,14 +53,21 @@ class SessionBinding:
         conn.hold()  # live frames wait until the replay is out, then only the ones it did not cover pass
         self.attach(conn, session.id)
         snapshot = self.hub.bus.stream_snapshot(session.id)
-        session = self.store.get(session.id)
         conn.send(self.status(conn, session))
-        replay(conn, session.id, self.store.messages(session, after_seq=last_seq), last_seq, snapshot)
+        replay(conn, session.id, self._missed(session, last_seq), last_seq, snapshot)
 
-    def _initial_session(self, conn: Connection, requested_sid: str) -> Session | None:
+    def _missed(self, session: SessionState, last_seq: int) -> list[PlainMessage]:
+        """The messages after ``last_seq``: from memory when the state holds all of them, else from the store."""
+        missed = session.after(last_seq)
+        if missed is not None:
+            return missed
+        stored = self.store.get(session.id)
+        return self.store.messages(stored, after_seq=last_seq) if stored is not None else []
+
+    def _initial_session(self, conn: Connection, requested_sid: str) -> SessionState | None:
         identity = conn.identity
         if requested_sid:
-            session = self.store.head(requested_sid)
+            session = self.sessions.get(requested_sid)
             if session is not None and session.user_id != identity.user_id and identity.is_admin:
                 conn.watching = True
                 return session
@@ -63,7 +78,8 @@ class SessionBinding:
             if active is not None:
                 self.end_session(active.id)
             return None
-        return self.store.active_for_user(identity.user_id)
+        active = self.store.active_for_user(identity.user_id)
+        return self.sessions.get(active.id) if active is not None else None
 
     def attach(self, conn: Connection, sid: str) -> None:
         bus = self.hub.bus
@@ -81,31 +97,37 @@ class SessionBinding:
             return
         self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
         self.hub.bus.slot_release("sess:" + sid, conn.id)
-        if sid in self.replies.running and not self.hub.local(sid):
+        if self.hub.local(sid):
+            return
+        if sid in self.replies.running:
             gevent.spawn_later(self.settings.reply_orphan_grace, self._cancel_if_orphaned, sid)
+        else:
+            self.sessions.drop(sid)  # nobody here uses it now; the next use reads it again
 
     def _cancel_if_orphaned(self, sid: str) -> None:
         if sid in self.replies.running and not self.hub.local(sid) and not self.hub.bus.slot_count("sess:" + sid):
             log.info("cancelling a reply nobody is connected to", extra={"session_id": sid})
             self.hub.signal("cancel_reply", sid=sid, reason="disconnected")
 
-    def status(self, conn: Connection, session: Session | None) -> Frame:
+    def status(self, conn: Connection, session: SessionState | None) -> Frame:
         return status_frame(conn.identity.user_id, session, self.providers.models(), self.providers.default_id)
 
-    def session_for(self, conn: Connection, create: bool) -> Session:
-        """The socket's session; a new one (or the user's active one) when it has none or it ended."""
+    def session_for(self, conn: Connection, create: bool) -> SessionState:
+        """The socket's session (from memory once bound); a new one, or the user's active one, when it has none
+        or it ended."""
         if conn.session_id:
-            session = self.store.head(conn.session_id)
+            session = self.sessions.get(conn.session_id)
             if session is not None and (session.end is None or conn.watching):
                 return session
         if conn.watching:
             raise ProtocolError("NOT_FOUND", "Session not found")
-        session = self.store.active_for_user(conn.identity.user_id)
+        active = self.store.active_for_user(conn.identity.user_id)
         created = False
-        if session is None:
+        if active is None:
             if not create:
                 raise ProtocolError("NOT_FOUND", "Session not found")
-            session, created = self._create_once(conn)
+            active, created = self._create_once(conn)
+        session = self.sessions.get(active.id)
         self.attach(conn, session.id)
         conn.send(self.status(conn, session))
         if created:
@@ -135,7 +157,7 @@ class SessionBinding:
         """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
         for conn in list(self.hub.connections):
             if conn.identity.user_id == event["user_id"] and not conn.session_id and not conn.watching:
-                session = self.store.head(event["sid"])
+                session = self.sessions.get(event["sid"])
                 if session is not None:
                     self.attach(conn, session.id)
                     conn.send(self.status(conn, session))

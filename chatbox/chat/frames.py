@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from chatbox.chat.protocol import Frame, now
+import json
+import time
+
+from chatbox.chat.protocol import Frame, format_frame_time, now
 from chatbox.models import Session
 from chatbox.store import PlainMessage
 
@@ -70,3 +73,26 @@ def status_frame(user_id: str, session: Session | None, models: list[dict], defa
         if session.help_requested:
             frame.metadata["help_requested"] = "true"
     return frame
+
+
+class ChunkFrames:
+    """The text of each streamed ``ai_response`` chunk of one reply, filled into a template: a chunk costs one
+    ``json.dumps`` of its text, no Frame object. Same keys as ``Frame.encode``."""
+
+    def __init__(self, sid: str, seq: int, message_id: str):
+        self._head = '{"type":"ai_response","session_id":' + json.dumps(sid) + ',"content":'
+        self._tail = (
+            ',"sender":"ai","metadata":{"streaming":"true","done":"false"},'
+            f'"seq":{seq:d},"message_id":{json.dumps(message_id)},"chunk":'
+        )
+        self._model, self._model_part = None, ""
+        self._second, self._stamp = -1, ""
+
+    def text(self, content: str, model_id: str, chunk: int) -> str:
+        if model_id != self._model:
+            self._model, self._model_part = model_id, ',"model_id":' + json.dumps(model_id, ensure_ascii=False)
+        second = int(time.time())
+        if second != self._second:  # the envelope's time has second precision
+            self._second, self._stamp = second, 'f',"timestamp":"{format_frame_time(now())}"'
+        body = json.dumps(content, ensure_ascii=False)
+        return f"{self._head}{body}{self._model_part}{self._stamp}{self._tail}{chunk}}}"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import gevent
 
+from chatbox import events
 from chatbox.chat.protocol import Frame
 from chatbox.integrations.bus import Bus
 
@@ -153,15 +154,24 @@ class Connection:
 class Hub:
     def __init__(self, bus: Bus):
         self.bus = bus
+        self.pod = uuid.uuid4().hex  # tells this process's own store events apart when the bus echoes them
         self._members: dict[str, set[Connection]] = defaultdict(set)
         self._callbacks: dict[str, list[Callable[[dict], None]]] = defaultdict(list)
+        self._listeners: dict[type, list[Callable]] = defaultdict(list)
+        self._gap_listeners: list[Callable[[], None]] = []
         self.connections: set[Connection] = set()
         bus.subscribe(self._on_event)
         if hasattr(bus, "gap_listeners"):
             bus.gap_listeners.append(self._resync)
 
+    def on_gap(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the bus lost events (whatever was learnt from them can no longer be trusted)."""
+        self._gap_listeners.append(callback)
+
     def _resync(self) -> None:
         """The bus lost events: close every socket (1012) so each client resumes with ``last_seq`` and misses none."""
+        for callback in self._gap_listeners:
+            callback()
         for conn in list(self.connections):
             conn.close(1012, "Event stream interrupted, please reconnect")
 
@@ -190,8 +200,13 @@ class Hub:
 
     def broadcast(self, sid: str, frame: Frame, origin: str = "", chunk: int | None = None) -> None:
         """Send a frame to every socket of the session on every pod (except ``origin``)."""
-        seq = frame.extra.get("seq")
-        self.bus.publish("s:" + sid, {"text": frame.encode(), "seq": seq, "chunk": chunk, "origin": origin})
+        self.broadcast_text(sid, frame.encode(), frame.extra.get("seq"), chunk, origin)
+
+    def broadcast_text(
+        self, sid: str, text: str, seq: int | None = None, chunk: int | None = None, origin: str = ""
+    ) -> None:
+        """``broadcast`` for a frame already encoded: the same text goes to the bus and every socket."""
+        self.bus.publish("s:" + sid, {"text": text, "seq": seq, "chunk": chunk, "origin": origin})
 
     def signal(self, kind: str, **data) -> None:
         """Tell every pod (this one included) that something happened; see ``on``."""
@@ -200,8 +215,27 @@ class Hub:
     def on(self, kind: str, callback: Callable[[dict], None]) -> None:
         self._callbacks[kind].append(callback)
 
+    def publish(self, event: events.Event) -> None:
+        """Tell this process's listeners at once, then every other pod through the bus."""
+        self._deliver(event)
+        self.bus.publish("e:" + event.kind, {"pod": self.pod, **events.to_wire(event)})
+
+    def on_event(self, kind: type, callback: Callable) -> None:
+        """Call ``callback(event)`` for every published event of class ``kind``, from any pod."""
+        self._listeners[kind].append(callback)
+
+    def _deliver(self, event: events.Event) -> None:
+        for callback in self._listeners.get(type(event), ()):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event listener failed for %s", event.kind)
+
     def _on_event(self, channel: str, event: dict) -> None:
-        if channel.startswith("s:"):
+        if channel.startswith("e:"):
+            if event.get("pod") != self.pod:
+                self._deliver(events.from_wire(channel[2:], event))
+        elif channel.startswith("s:"):
             origin = event.get("origin")
             for conn in list(self._members.get(channel[2:], ())):
                 if conn.id != origin:

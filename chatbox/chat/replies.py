@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import gevent
 from gevent.queue import Empty, Queue
 
+from chatbox.chat.frames import ChunkFrames
 from chatbox.chat.protocol import Frame, error_frame, now
 from chatbox.integrations.llm import AiFile, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
 from chatbox.store import ReplyTotals
@@ -41,6 +42,29 @@ class ReplyJob:
     prior_replies: int = 0  # the session's reply count and average when this reply started
     prior_average_ms: int = 0
     greenlet: gevent.Greenlet | None = field(default=None, repr=False)
+
+
+@dataclass
+class ReplyOutcome:
+    """How one reply went: what was streamed, by whom, and how it ended."""
+
+    provider: Provider
+    message_id: str
+    request: ReplyRequest
+    state_before: dict  # the provider's conversation state when the reply started
+    started: float = field(default_factory=time.monotonic)
+    first_token: float | None = None
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    files: list[AiFile] = field(default_factory=list)
+    chunks: int = 0
+    error_code: str = ""
+    interrupted: bool = False
+    cancelled: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 class SessionQueues:
@@ -110,8 +134,8 @@ def _turn(message) -> Turn:
 class ReplyStreamer:
     """Runs replies: ``start`` from the session queue; ``cancel`` from a control event on any pod."""
 
-    def __init__(self, settings, store, hub, providers, metrics=None, stream_deltas=None):
-        self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
+    def __init__(self, settings, store, sessions, hub, providers, metrics=None, stream_deltas=None):
+        self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.metrics = metrics
         # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
         self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = stream_deltas or (
@@ -147,68 +171,58 @@ class ReplyStreamer:
         return Frame(session_id=job.sid, sender="ai", timestamp=now(), extra=extra, **values)
 
     def _stream(self, job: ReplyJob) -> None:
-        session = self.store.get(job.sid)
+        session = self.sessions.get(job.sid)
         if session is None or session.end is not None or session.takeover_by:
-            return
-        job.prior_replies, job.prior_average_ms = session.response_count or 0, session.avg_response_ms or 0
+            return  # ended, or an admin took it over while this reply waited in the queue
+        job.prior_replies, job.prior_average_ms = session.response_count, session.avg_response_ms
         provider = self.providers.get(job.model_id)
         message_id = uuid.uuid4().hex
         self.hub.bus.stream_begin(job.sid, job.seq, provider.id)
         self.hub.broadcast(job.sid, self._frame(job, message_id, type="loading"), chunk=0)
-        history = self.store.messages(session)
-        history = [m for m in history if m.seq < job.seq]
+        history = [m for m in session.history if m.seq < job.seq]
         system = provider.config.system_prompt or self.settings.llm_system_prompt
         request = ReplyRequest(
             build_context(system, history, self.settings.llm_context_tokens),
             job.user_id,
             job.sid,
-            dict(session.provider_state or {}),
+            dict(session.provider_state),
         )
-        started, first_token = time.monotonic(), None
-        parts: list[str] = []
-        usage: Usage | None = None
-        error_code, interrupted, chunks, cancelled = "", False, 0, False
-        files: list[AiFile] = []
+        outcome = ReplyOutcome(provider, message_id, request, dict(request.state))
         try:
             with gevent.Timeout(self.settings.llm_stream_timeout, ReplyTimeout):
-                for delta in self.stream_deltas(provider, request):
-                    if delta.provider_id and delta.provider_id != provider.id:
-                        provider = self.providers.get(delta.provider_id)  # a fallback is answering
-                    if delta.usage is not None:
-                        usage = delta.usage
-                    if delta.file is not None and delta.file not in files:  # a retried stream may repeat it
-                        files.append(delta.file)
-                    if not delta.text:
-                        continue
-                    if first_token is None:
-                        first_token = time.monotonic()
-                        self._observe("first_token", provider, first_token - started)
-                    parts.append(delta.text)
-                    chunks = self.hub.bus.stream_append(job.sid, delta.text) or chunks + 1
-                    frame = self._frame(
-                        job,
-                        message_id,
-                        type="ai_response",
-                        content=delta.text,
-                        model_id=provider.id,
-                        metadata={"streaming": "true", "done": "false"},
-                    )
-                    frame.extra["chunk"] = chunks
-                    self.hub.broadcast(job.sid, frame, chunk=chunks)
+                self._pump(job, outcome)
         except ReplyTimeout:
-            error_code, interrupted = "LLM_TIMEOUT", bool(parts)
+            outcome.error_code, outcome.interrupted = "LLM_TIMEOUT", bool(outcome.parts)
         except ProviderError as exc:
-            log.warning("provider %s failed: %s", provider.id, exc, extra={"session_id": job.sid})
-            error_code, interrupted = "LLM_UNAVAILABLE", bool(parts)
+            log.warning("provider %s failed: %s", outcome.provider.id, exc, extra={"session_id": job.sid})
+            outcome.error_code, outcome.interrupted = "LLM_UNAVAILABLE", bool(outcome.parts)
         except ReplyCancelled:
-            interrupted = cancelled = True
+            outcome.interrupted = outcome.cancelled = True
         finally:
             job.finishing = True
-        text = "".join(parts)
-        self._finish(
-            job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks, request
-        )
-        self._after(job, provider, [] if cancelled else files, "" if interrupted else text)
+        self._finish(job, outcome)
+        files = [] if outcome.cancelled else outcome.files
+        self._after(job, outcome.provider, files, "" if outcome.interrupted else outcome.text)
+
+    def _pump(self, job: ReplyJob, outcome: ReplyOutcome) -> None:
+        """Send each piece of the provider's stream to the session's sockets as it arrives."""
+        chunks = ChunkFrames(job.sid, job.seq, outcome.message_id)
+        for delta in self.stream_deltas(outcome.provider, outcome.request):
+            if delta.provider_id and delta.provider_id != outcome.provider.id:
+                outcome.provider = self.providers.get(delta.provider_id)  # a fallback is answering
+            if delta.usage is not None:
+                outcome.usage = delta.usage
+            if delta.file is not None and delta.file not in outcome.files:  # a retried stream may repeat it
+                outcome.files.append(delta.file)
+            if not delta.text:
+                continue
+            if outcome.first_token is None:
+                outcome.first_token = time.monotonic()
+                self._observe("first_token", outcome.provider, outcome.first_token - outcome.started)
+            outcome.parts.append(delta.text)
+            outcome.chunks = self.hub.bus.stream_append(job.sid, delta.text) or outcome.chunks + 1
+            text = chunks.text(delta.text, outcome.provider.id, outcome.chunks)
+            self.hub.broadcast_text(job.sid, text, seq=job.seq, chunk=outcome.chunks)
 
     def _after(self, job: ReplyJob, provider: Provider, files: list[AiFile], text: str) -> None:
         """After the reply's text: the files it produced, then whoever hears complete replies."""
@@ -220,51 +234,56 @@ class ReplyStreamer:
         if text and self.on_reply_done is not None:
             self.on_reply_done(job.sid, text, provider.id)
 
-    def _finish(
-        self, job, provider, message_id, text, usage, started, first_token, error_code, interrupted, chunks, request
-    ) -> None:
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-        if text:
-            if usage is None or not usage.total_tokens:
-                prompt = sum(estimate_tokens(t.content) for t in request.turns)
-                usage = Usage(prompt, estimate_tokens(text), prompt + estimate_tokens(text), estimated=True)
-            first_ms = int((first_token - started) * 1000) if first_token else None
-            totals = ReplyTotals.after(job.prior_replies, job.prior_average_ms, usage.total_tokens, elapsed_ms)
-            self.store.append(
-                job.sid,
-                job.seq,
-                "ai",
-                text,
-                reply=totals,
-                message_id=message_id,
-                model_id=provider.id,
-                usage=usage.as_dict(),
-                first_token_ms=first_ms,
-                response_ms=elapsed_ms,
-                interrupted=interrupted or None,
-            )
-            self._observe("tokens", provider, usage.total_tokens)
-        if request.state:
-            self.store.set_provider_state(job.sid, request.state)
+    def _finish(self, job: ReplyJob, outcome: ReplyOutcome) -> None:
+        """Store what was said (one write), then end the stream: the error frame if any, and the done frame."""
+        provider, chunks = outcome.provider, outcome.chunks
+        elapsed_ms = int((time.monotonic() - outcome.started) * 1000)
+        if outcome.text:
+            self._store(job, outcome, elapsed_ms)
+        elif outcome.request.state != outcome.state_before:
+            self.store.set_provider_state(job.sid, outcome.request.state)
         self.hub.bus.stream_end(job.sid)
-        if error_code:
+        if outcome.error_code:
             self._observe("error", provider, 1)
             if self.on_failure:
-                self.on_failure(provider=provider.id, code=error_code, session_id=job.sid, user_id=job.user_id)
+                self.on_failure(provider=provider.id, code=outcome.error_code, session_id=job.sid, user_id=job.user_id)
             message = None
-            if error_code == "LLM_TIMEOUT":
+            if outcome.error_code == "LLM_TIMEOUT":
                 message = f"AI service request timed out after {self.settings.llm_stream_timeout:g}s"
-            frame = error_frame(error_code, message or "", session_id=job.sid)
+            frame = error_frame(outcome.error_code, message or "", session_id=job.sid)
             frame.extra["seq"] = job.seq
             self.hub.broadcast(job.sid, frame, chunk=chunks + 1)
         metadata = {"streaming": "true", "done": "true"}
-        if interrupted:
+        if outcome.interrupted:
             metadata["interrupted"] = "true"
-        done = self._frame(job, message_id, type="ai_response", model_id=provider.id, metadata=metadata)
+        done = self._frame(job, outcome.message_id, type="ai_response", model_id=provider.id, metadata=metadata)
         done.extra["chunk"] = chunks + 2
         self.hub.broadcast(job.sid, done, chunk=chunks + 2)
         self.hub.signal("session_changed", sid=job.sid)
         self._observe("total", provider, elapsed_ms / 1000)
+
+    def _store(self, job: ReplyJob, outcome: ReplyOutcome, elapsed_ms: int) -> None:
+        text, usage = outcome.text, outcome.usage
+        if usage is None or not usage.total_tokens:
+            prompt = sum(estimate_tokens(t.content) for t in outcome.request.turns)
+            usage = Usage(prompt, estimate_tokens(text), prompt + estimate_tokens(text), estimated=True)
+        first_ms = int((outcome.first_token - outcome.started) * 1000) if outcome.first_token else None
+        state = outcome.request.state
+        self.store.append(
+            job.sid,
+            job.seq,
+            "ai",
+            text,
+            reply=ReplyTotals.after(job.prior_replies, job.prior_average_ms, usage.total_tokens, elapsed_ms),
+            message_id=outcome.message_id,
+            model_id=outcome.provider.id,
+            usage=usage.as_dict(),
+            first_token_ms=first_ms,
+            response_ms=elapsed_ms,
+            interrupted=outcome.interrupted or None,
+            provider_state=state if state != outcome.state_before else None,
+        )
+        self._observe("tokens", outcome.provider, usage.total_tokens)
 
     def _observe(self, what: str, provider: Provider, value: float) -> None:
         if self.metrics is not None:

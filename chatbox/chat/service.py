@@ -17,9 +17,9 @@ from chatbox.chat.frames import message_frame
 from chatbox.chat.hub import Connection, Hub
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
+from chatbox.chat.state import SessionCache, SessionState
 from chatbox.chat.takeover import Takeover, TakeoverError
 from chatbox.integrations.llm import Providers
-from chatbox.models import Session
 from chatbox.store import PlainMessage, SessionStore
 
 log = logging.getLogger("chatbox.chat")
@@ -30,20 +30,21 @@ class ChatService:
         self,
         settings,
         store: SessionStore,
+        sessions: SessionCache,
         hub: Hub,
         providers: Providers,
         replies: ReplyStreamer,
         takeover: Takeover,
         metrics=None,
     ):
-        self.settings, self.store, self.hub, self.providers = settings, store, hub, providers
+        self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.replies, self.takeover, self.metrics = replies, takeover, metrics
         self.queues = SessionQueues()
         # Optional collaborators set by create_app when configured: notifier (help alerts), files (upload checks),
         # transcriber (voice notes).
         self.notifier = self.files = self.transcriber = None
         self.on_rate_limited = None  # called with user_id on each refusal (the notifier watches for bursts)
-        self.binding = SessionBinding(settings, store, hub, providers, replies, metrics)
+        self.binding = SessionBinding(settings, store, sessions, hub, providers, replies, metrics)
         # The socket route's entry points, and ending a session (REST, reaper).
         self.open, self.close, self.end_session = self.binding.open, self.binding.close, self.binding.end_session
 
@@ -107,12 +108,10 @@ class ChatService:
             error.retry_after_ms = max(int(retry * 1000), 1)
             raise error
         session = self.binding.session_for(conn, create=True)
-        if not session.name:
-            self.store.set_name_if_empty(session.id, session_name(frame.content))
         self.post_user_message(conn, session, frame)
 
-    def post_user_message(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage:
-        """Store the user's message, show it to every socket of the session, and queue the AI reply."""
+    def post_user_message(self, conn: Connection, session: SessionState, frame: Frame) -> PlainMessage:
+        """Store the user's message (one write), show it to every socket of the session, and queue the AI reply."""
         resent = self._resent(conn, session, frame)
         if resent is not None:
             return resent
@@ -120,13 +119,14 @@ class ChatService:
         answered = not session.takeover_by
         last = self.store.next_seq(session.id, count=2 if answered else 1)
         seq = last - 1 if answered else last
-        meta = {k: v for k, v in frame.metadata.items()}
         message = self.store.append(
             session.id,
             seq,
             "user",
             frame.content,
-            meta_=meta or None,
+            last_seq=last,
+            name="" if session.name else session_name(frame.content),
+            meta_=dict(frame.metadata) or None,
             file_id=frame.file_id or None,
             file_url=frame.file_url or None,
         )
@@ -134,21 +134,23 @@ class ChatService:
         self.queue_reply(session, conn.identity.user_id, seq=last if answered else None)
         return message
 
-    def _resent(self, conn: Connection, session: Session, frame: Frame) -> PlainMessage | None:
+    def _resent(self, conn: Connection, session: SessionState, frame: Frame) -> PlainMessage | None:
         """A message the client already sent (same client_msg_id, resent after a drop): echo it, store nothing."""
         client_id = frame.metadata.get("client_msg_id")
-        stored = self.store.by_client_id(session.id, client_id) if client_id else None
+        if not client_id or client_id not in session.client_ids:
+            return None
+        stored = self.store.by_client_id(session.id, client_id)
         if stored is not None:
             conn.send(message_frame(session.id, stored))
         return stored
 
-    def queue_reply(self, session: Session, user_id: str, seq: int | None = None) -> None:
+    def queue_reply(self, session: SessionState, user_id: str, seq: int | None = None) -> None:
         """Reserve the reply's seq now (so it follows what came before) and queue it, unless an admin has it."""
         job = self.reserve_reply(session, user_id, seq)
         if job is not None:
             self.queues.submit(session.id, lambda: self.replies.run(job))
 
-    def reserve_reply(self, session: Session, user_id: str, seq: int | None = None) -> ReplyJob | None:
+    def reserve_reply(self, session: SessionState, user_id: str, seq: int | None = None) -> ReplyJob | None:
         """The next AI reply with its seq reserved now (or ``seq``, already allocated), or None when an admin has
         the session.
 
@@ -213,7 +215,13 @@ class ChatService:
             meta["kind"] = "voice"
         seq = self.store.next_seq(session.id)
         message = self.store.append(
-            session.id, seq, "user", frame.content, meta_=meta, file_id=frame.file_id, file_url=frame.file_url
+            session.id,
+            seq,
+            "user",
+            frame.content,
+            meta_=meta,
+            file_id=frame.file_id,
+            file_url=frame.file_url,
         )
         self._show(conn, session.id, message, frame)
         if frame.type == "voice_message":

@@ -22,12 +22,12 @@ class TakeoverError(Exception):
 
 
 class Takeover:
-    def __init__(self, store, hub, metrics=None):
-        self.store, self.hub, self.metrics = store, hub, metrics
+    def __init__(self, store, sessions, hub, metrics=None):
+        self.store, self.sessions, self.hub, self.metrics = store, sessions, hub, metrics
 
     def start(self, sid: str, admin) -> None:
         """Take the lock (idempotent for its holder), cancel the AI, tell the user. Raises TakeoverError."""
-        session = self.store.head(sid)
+        session = self.sessions.get(sid)
         if session is None or session.end is not None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if not self.store.take_over(sid, admin.user_id, admin.display_name):
@@ -69,7 +69,7 @@ class Takeover:
 
     def end(self, sid: str, admin) -> None:
         """Release the lock held by this admin and hand the user back to the AI. Raises TakeoverError."""
-        if self.store.head(sid) is None:
+        if self.sessions.get(sid) is None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if not self.store.release(sid, admin.user_id):
             raise TakeoverError(409, "NOT_ASSISTING", "You are not assisting this session")
@@ -81,7 +81,7 @@ class Takeover:
 
         Takes the lock first when nobody holds it; raises TakeoverError when another admin does.
         """
-        session = self.store.head(sid)
+        session = self.sessions.get(sid)
         if session is None or session.end is not None:
             raise TakeoverError(404, "NOT_FOUND", "Session not found")
         if session.takeover_by != admin.user_id:

@@ -4,6 +4,7 @@
 - publish/subscribe of JSON events on named channels (every subscriber on every pod gets every event, in order);
 - the text so far of each reply being streamed (so a resuming client gets it whole);
 - sliding-window rate limits, counted slots (sockets per user) and expiring presence marks;
+- message numbers per session (``seq_next``), unique and increasing across pods, seeded from the store;
 - counters taken at once (what was suppressed since the last alert) and time series of small items (the
   occurrences that make a burst).
 
@@ -33,6 +34,8 @@ class Bus:
     def stream_append(self, sid: str, text: str) -> int: ...
     def stream_snapshot(self, sid: str) -> dict | None: ...
     def stream_end(self, sid: str) -> None: ...
+    def seq_next(self, key: str, count: int = 1) -> int | None: ...
+    def seq_seed(self, key: str, value: int) -> None: ...
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float: ...
     def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool: ...
     def slot_release(self, key: str, member: str) -> None: ...
@@ -62,6 +65,7 @@ class MemoryBus(Bus):
         self._marks: dict[str, float] = {}
         self._counters: dict[str, tuple[int, float]] = {}
         self._series: dict[str, deque] = defaultdict(deque)
+        self._seqs: dict[str, int] = {}
         self._lock = threading.RLock()
 
     def publish(self, channel: str, event: dict) -> None:
@@ -89,6 +93,19 @@ class MemoryBus(Bus):
 
     def stream_end(self, sid: str) -> None:
         self._streams.pop(sid, None)
+
+    def seq_next(self, key: str, count: int = 1) -> int | None:
+        """Add ``count`` to the counter ``key`` and return its new value; None when it has not been seeded."""
+        with self._lock:
+            if key not in self._seqs:
+                return None
+            self._seqs[key] += count
+            return self._seqs[key]
+
+    def seq_seed(self, key: str, value: int) -> None:
+        """Start the counter ``key`` at ``value`` unless it exists already (another caller seeded it first)."""
+        with self._lock:
+            self._seqs.setdefault(key, value)
 
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
         """0.0 and counted if fewer than ``limit`` hits fell within ``window``; else seconds until one expires."""

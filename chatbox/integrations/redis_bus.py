@@ -60,6 +60,13 @@ redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
 redis.call('EXPIRE', KEYS[2], math.ceil(window) + 1)
 return n
 """
+_SEQ_NEXT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return value
+"""
+SEQ_TTL = 7 * 24 * 3600  # an idle session's counter goes; the next message seeds it again from the store
 _COUNTER_ADD = """
 local value = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -94,6 +101,7 @@ class RedisBus(Bus):
         self._slot = self._redis.register_script(_SLOT)
         self._series_add = self._redis.register_script(_SERIES_ADD)
         self._counter_add = self._redis.register_script(_COUNTER_ADD)
+        self._seq_next = self._redis.register_script(_SEQ_NEXT)
         self._handlers: list[Handler] = []
         self.gap_listeners: list[Callable[[], None]] = []  # called after the subscription was lost and restored
         self._pubsub = None
@@ -163,6 +171,13 @@ class RedisBus(Bus):
 
     def stream_end(self, sid: str) -> None:
         self._redis.delete(PREFIX + "stream:" + sid)
+
+    def seq_next(self, key: str, count: int = 1) -> int | None:
+        value = self._seq_next(keys=[PREFIX + "seq:" + key], args=[count, SEQ_TTL])
+        return None if value is None else int(value)
+
+    def seq_seed(self, key: str, value: int) -> None:
+        self._redis.set(PREFIX + "seq:" + key, value, nx=True, ex=SEQ_TTL)
 
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
         now = time.time() if now is None else now

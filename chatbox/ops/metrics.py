@@ -25,6 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from chatbox.ops import bp
 from chatbox.ops.limits import client_ip, in_networks, public_limit
 from chatbox.ops.logging import log_request, log_upgrade
+from chatbox.store_calls import StoreCallsCollector
 
 
 class Metrics:
@@ -32,6 +33,7 @@ class Metrics:
 
     def __init__(self):
         self.registry = CollectorRegistry()
+        self.registry.register(StoreCallsCollector())
         multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         gauge_mode = {"multiprocess_mode": "livesum"} if multi else {}
         r = self.registry

@@ -1,0 +1,108 @@
+"""One count of every database call this process makes, reads and writes apart: counted, never guessed.
+
+Against a real MongoDB a pymongo command listener counts each command the driver sends; against the embedded
+mongomock each public collection method counts once (the calls mongomock makes to itself inside it do not). The
+count is exported as ``chatbox_store_calls_total{kind="read|write"}`` and read by tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from prometheus_client.core import CounterMetricFamily
+from pymongo import monitoring
+
+READ_COMMANDS = frozenset({"find", "getMore", "aggregate", "count", "distinct", "listIndexes"})
+WRITE_COMMANDS = frozenset({"insert", "update", "delete", "findAndModify", "createIndexes"})
+READ_METHODS = (
+    "find",
+    "find_one",
+    "aggregate",
+    "count_documents",
+    "estimated_document_count",
+    "distinct",
+    "index_information",
+)
+WRITE_METHODS = (
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "bulk_write",
+    "create_index",
+)
+
+
+class StoreCalls:
+    """Running totals; ``snapshot()`` and a difference of two snapshots are what tests and the bench compare."""
+
+    def __init__(self):
+        self.reads = 0
+        self.writes = 0
+        self._depth = 0  # >0 while inside a counted embedded call (mongomock calls itself: count the outer one)
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.reads, self.writes
+
+    def since(self, before: tuple[int, int]) -> tuple[int, int]:
+        return self.reads - before[0], self.writes - before[1]
+
+
+calls = StoreCalls()
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands pymongo sends to a real MongoDB."""
+
+    def started(self, event) -> None:
+        if event.command_name in READ_COMMANDS:
+            calls.reads += 1
+        elif event.command_name in WRITE_COMMANDS:
+            calls.writes += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def _counting(method, kind: str):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        outer = calls._depth == 0
+        if outer:
+            if kind == "read":
+                calls.reads += 1
+            else:
+                calls.writes += 1
+        calls._depth += 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            calls._depth -= 1
+
+    return call
+
+
+def count_methods(cls) -> None:
+    """Make the public calls of an embedded (mongomock) collection class count themselves."""
+    for names, kind in ((READ_METHODS, "read"), (WRITE_METHODS, "write")):
+        for name in names:
+            setattr(cls, name, _counting(getattr(cls, name), kind))
+
+
+class StoreCallsCollector:
+    """Exports the totals to a Prometheus registry."""
+
+    def collect(self):
+        family = CounterMetricFamily("chatbox_store_calls", "Database calls made by this process", labels=["kind"])
+        family.add_metric(["read"], calls.reads)
+        family.add_metric(["write"], calls.writes)
+        yield family
