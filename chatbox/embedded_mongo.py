@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import mongomock
 from bson import ObjectId
+from mongomock import helpers
 from mongomock.filtering import filter_applies
 
 from chatbox.store_calls import count_methods
 
-_KEYS = (str, int, ObjectId, type(None))  # values whose Python equality agrees with MongoDB's for an exact match
+_KEYS = (str, int, ObjectId, type(None))
+_IN_PLACE_OPERATORS = frozenset(
+    {"$set", "$unset", "$inc", "$max", "$min", "$push"}
+)  # values whose Python equality agrees with MongoDB's for an exact match
 
 
 class IndexedCollection(mongomock.Collection):
@@ -36,7 +40,7 @@ class IndexedCollection(mongomock.Collection):
             return [store[key]] if key in store else []
         tables = _tables(store)
         for field, table in tables.items():
-            if field in filter and type(filter[field]) in _KEYS:
+            if field in filter and type(filter[field]) in _KEYS and not table.suspended:
                 table.refresh(store)
                 ids = table.ids(filter[field])
                 return [store[i] for i in ids if i in store]
@@ -48,11 +52,42 @@ class IndexedCollection(mongomock.Collection):
             table.add(data)
         return inserted
 
-    def _update(self, spec, document, *args, **kwargs):
-        for field, table in _tables(self._store).items():
-            if _may_change(document, field):
+    def _update(self, spec, document, upsert=False, *args, **kwargs):
+        # A table whose field this update may change is not used until it is done (mongomock looks documents up
+        # before and after changing them), then rebuilt on its next use.
+        changing = [table for field, table in _tables(self._store).items() if _may_change(document, field)]
+        for table in changing:
+            table.suspended += 1
+        try:
+            if not upsert and not args and not any(kwargs.values()) and self._in_place(spec, document):
+                return self._update_in_place(spec, document)
+            return super()._update(spec, document, upsert, *args, **kwargs)
+        finally:
+            for table in changing:
+                table.suspended -= 1
                 table.stale = True
-        return super()._update(spec, document, *args, **kwargs)
+
+    def _in_place(self, spec: dict, document) -> bool:
+        """True for an update of one document by ``_id`` that cannot need mongomock's rollback: it touches neither
+        ``_id`` nor a field of a unique index. mongomock deep-copies the whole document first for that rollback,
+        which costs as much as the session's whole history on every message."""
+        if type(spec.get("_id")) not in (str, int, ObjectId) or not isinstance(document, dict) or not document:
+            return False
+        if not all(key in _IN_PLACE_OPERATORS for key in document):
+            return False
+        guarded = {"_id"} | {
+            key for index in self._store.indexes.values() if index.get("unique") for key, _ in index["key"]
+        }
+        return not any(_may_change(document, field) for field in guarded)
+
+    def _update_in_place(self, spec: dict, document: dict) -> dict:
+        """mongomock's own update of the one matching document, without the snapshot taken for a rollback."""
+        matched = next(iter(self._iter_documents(spec)), None)
+        if matched is not None:
+            document = helpers.patch_datetime_awareness_in_document(document)
+            self._apply_update_document(matched, spec, document, False)
+        found = int(matched is not None)
+        return {"n": found, "nModified": found, "ok": 1, "upserted": None, "updatedExisting": bool(found), "err": None}
 
     def with_options(self, *args, **kwargs):
         collection = super().with_options(*args, **kwargs)
@@ -68,7 +103,7 @@ class _Table:
     """value -> ids of the documents holding it (a superset: matches are checked again); rebuilt when stale."""
 
     def __init__(self, field: str):
-        self.field, self.stale, self._by_value, self._loose = field, True, {}, {}
+        self.field, self.stale, self.suspended, self._by_value, self._loose = field, True, 0, {}, {}
 
     def refresh(self, store) -> None:
         if self.stale:

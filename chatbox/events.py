@@ -47,7 +47,7 @@ KINDS: dict[str, type] = {cls.kind: cls for cls in (MessageStored, TranscriptSto
 
 
 def to_wire(event: Event) -> dict:
-    return dataclasses.asdict(event)
+    return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
 
 
 def from_wire(kind: str, data: dict) -> Event:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from chatbox.admin.health import ProviderHealth
 from chatbox.chat.hub import Hub
 from chatbox.chat.protocol import Frame, now
 from chatbox.chat.replies import ReplyStreamer
@@ -34,6 +35,7 @@ class Services:
     chat: ChatService
     lifecycle: Lifecycle
     metrics: Metrics
+    provider_health: ProviderHealth
     extras: dict = field(default_factory=dict)  # optional collaborators (notifier, files, …) by name
     alert_listeners: list = field(default_factory=list)
 
@@ -59,11 +61,16 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
     sessions = SessionCache(store, hub, settings.llm_context_tokens)
     providers = Providers(settings)
     streams = ResilientStreams(providers, metrics)  # retries and failover (issue 3)
-    replies = ReplyStreamer(settings, store, sessions, hub, providers, metrics, stream_deltas=streams)
+    provider_health = ProviderHealth()
+    replies = ReplyStreamer(
+        settings, store, sessions, hub, providers, metrics, stream_deltas=streams, observers=[provider_health]
+    )
     takeover = Takeover(store, sessions, hub, metrics)
     chat = ChatService(settings, store, sessions, hub, providers, replies, takeover, metrics)
     lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
-    services = Services(settings, bus, hub, store, sessions, providers, replies, takeover, chat, lifecycle, metrics)
+    services = Services(
+        settings, bus, hub, store, sessions, providers, replies, takeover, chat, lifecycle, metrics, provider_health
+    )
     services.extras["llm_streams"] = streams
     hub.on("user_notice", lambda event: _notify_user(hub, event))
     replies.on_failure = lambda **details: services.alert("llm_failure", **details)

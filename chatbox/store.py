@@ -6,7 +6,6 @@ see plain text. Messages of Go-written sessions have no ``seq``: their position 
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import uuid
 from collections.abc import Callable
@@ -49,7 +48,9 @@ class PlainMessage:
     transcript: str = ""
 
     def to_wire(self) -> dict:
-        return {**dataclasses.asdict(self), "ts": self.ts.isoformat() if self.ts else None}
+        # By hand: dataclasses.asdict deep-copies every value, and this runs for every stored message.
+        ts = self.ts.isoformat() if self.ts else None
+        return {**self.__dict__, "ts": ts, "meta": dict(self.meta), "usage": dict(self.usage)}
 
     @classmethod
     def from_wire(cls, data: dict) -> PlainMessage:

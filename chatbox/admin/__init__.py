@@ -21,9 +21,7 @@ def init_app(app: Flask, settings) -> None:
     changes = live.LiveChanges()
     services.extras["admin_live"] = changes
     services.hub.on("session_changed", changes.publish)
-    provider_health = health.ProviderHealth()
-    services.extras["provider_health"] = provider_health
-    health.watch(services.replies, provider_health)
+    services.extras["provider_health"] = services.provider_health
 
     app.register_blueprint(api.bp, url_prefix=settings.prefix)
     app.register_blueprint(views.bp, url_prefix=settings.prefix)

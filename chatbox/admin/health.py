@@ -1,17 +1,14 @@
 """Each AI provider's recent health, recorded from the reply path: last success, last failure, latency.
 
-``watch`` wraps the reply streamer's ``stream_deltas`` seam (whatever is installed, retries included), so every
-reply on this process is observed without touching the chat code. Per process: each pod reports its own replies.
+The reply streamer reports every finished reply to ``ProviderHealth.reply_finished`` (its observers are given at
+construction). Per process: each pod reports its own replies.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from chatbox.chat.replies import ReplyCancelled
 from chatbox.store import utcnow
 
 
@@ -33,28 +30,15 @@ class ProviderHealth:
     def record(self, provider_id: str) -> ProviderRecord:
         return self.records.setdefault(provider_id, ProviderRecord())
 
-    def observe(self, provider, request, inner) -> Iterator:
-        """Yield ``inner``'s deltas, noting time to first text, success, or the failure that ended it."""
-        entry = self.record(provider.id)
-        started, first = time.monotonic(), None
-        try:
-            for delta in inner(provider, request):
-                if first is None and getattr(delta, "text", ""):
-                    first = time.monotonic()
-                    entry.first_token_ms = int((first - started) * 1000)
-                yield delta
-        except (GeneratorExit, ReplyCancelled):
-            raise  # cancelled by a takeover or the session ending: not the provider's fault
-        except BaseException as exc:
+    def reply_finished(self, provider_id: str, first_token_ms: int | None, total_ms: int, error: str) -> None:
+        """Note one finished reply (the reply streamer calls this; cancelled replies are not the provider's)."""
+        entry = self.record(provider_id)
+        if first_token_ms is not None:
+            entry.first_token_ms = first_token_ms
+        if error:
             entry.failures += 1
-            entry.last_failure, entry.last_error = utcnow(), f"{type(exc).__name__}: {str(exc)[:200]}"
-            raise
+            entry.last_failure, entry.last_error = utcnow(), error[:200]
+            return
         entry.replies += 1
         entry.last_success = utcnow()
-        entry.total_ms = int((time.monotonic() - started) * 1000)
-
-
-def watch(replies, health: ProviderHealth) -> None:
-    """Install the observer around the reply streamer's current ``stream_deltas``."""
-    inner = replies.stream_deltas
-    replies.stream_deltas = lambda provider, request: health.observe(provider, request, inner)
+        entry.total_ms = total_ms

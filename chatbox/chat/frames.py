@@ -93,6 +93,6 @@ class ChunkFrames:
             self._model, self._model_part = model_id, ',"model_id":' + json.dumps(model_id, ensure_ascii=False)
         second = int(time.time())
         if second != self._second:  # the envelope's time has second precision
-            self._second, self._stamp = second, 'f',"timestamp":"{format_frame_time(now())}"'
+            self._second, self._stamp = second, ',"timestamp":"' + format_frame_time(now()) + '"'
         body = json.dumps(content, ensure_ascii=False)
         return f"{self._head}{body}{self._model_part}{self._stamp}{self._tail}{chunk}}}"

@@ -39,7 +39,7 @@ class Connection:
         identity,
         ping_interval: float = 54.0,
         pong_wait: float = 60.0,
-        on_sent: Callable[[], None] | None = None,
+        on_sent: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.id = uuid.uuid4().hex
@@ -127,18 +127,22 @@ class Connection:
             self._writer = gevent.spawn(self._drain)
 
     def _drain(self) -> None:
+        """Write what is queued: every frame queued so far in one ``sendall``, then the close if one is queued."""
         from wsproto.events import Ping, TextMessage
 
         try:
             while self._outbox:
-                item = self._outbox.popleft()
-                if isinstance(item, tuple):
-                    self._close_now(*item)
+                if isinstance(self._outbox[0], tuple):
+                    self._close_now(*self._outbox.popleft())
                     return
-                event = Ping() if item is _PING else TextMessage(data=item)
-                self.ws.sock.sendall(self.ws.ws.send(event))
-                if item is not _PING and self._on_sent:
-                    self._on_sent()
+                data, frames = [], 0
+                while self._outbox and not isinstance(self._outbox[0], tuple):
+                    item = self._outbox.popleft()
+                    data.append(self.ws.ws.send(Ping() if item is _PING else TextMessage(data=item)))
+                    frames += item is not _PING
+                self.ws.sock.sendall(b"".join(data))
+                if self._on_sent:
+                    self._on_sent(frames)
         except Exception:  # socket gone: the reader notices and cleans up
             self.closed = True
         finally:

@@ -59,6 +59,7 @@ class ReplyOutcome:
     files: list[AiFile] = field(default_factory=list)
     chunks: int = 0
     error_code: str = ""
+    error_detail: str = ""
     interrupted: bool = False
     cancelled: bool = False
 
@@ -134,7 +135,7 @@ def _turn(message) -> Turn:
 class ReplyStreamer:
     """Runs replies: ``start`` from the session queue; ``cancel`` from a control event on any pod."""
 
-    def __init__(self, settings, store, sessions, hub, providers, metrics=None, stream_deltas=None):
+    def __init__(self, settings, store, sessions, hub, providers, metrics=None, stream_deltas=None, observers=()):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.metrics = metrics
         # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
@@ -142,6 +143,7 @@ class ReplyStreamer:
             lambda provider, request: provider.stream(request)
         )
         self.running: dict[str, ReplyJob] = {}
+        self.observers = list(observers)  # each hears ``reply_finished(provider_id, first_ms, total_ms, error)``
         self.on_failure: Callable[..., None] | None = None  # called with provider, code, session_id, user_id
         # Set by the files package: ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file;
         # ``on_reply_done(sid, text, model_id)`` hears each complete reply (spoken replies).
@@ -196,6 +198,7 @@ class ReplyStreamer:
         except ProviderError as exc:
             log.warning("provider %s failed: %s", outcome.provider.id, exc, extra={"session_id": job.sid})
             outcome.error_code, outcome.interrupted = "LLM_UNAVAILABLE", bool(outcome.parts)
+            outcome.error_detail = f"{type(exc).__name__}: {exc}"
         except ReplyCancelled:
             outcome.interrupted = outcome.cancelled = True
         finally:
@@ -261,6 +264,10 @@ class ReplyStreamer:
         self.hub.broadcast(job.sid, done, chunk=chunks + 2)
         self.hub.signal("session_changed", sid=job.sid)
         self._observe("total", provider, elapsed_ms / 1000)
+        if not outcome.cancelled:
+            first_ms = int((outcome.first_token - outcome.started) * 1000) if outcome.first_token else None
+            for observer in self.observers:
+                observer.reply_finished(provider.id, first_ms, elapsed_ms, outcome.error_detail or outcome.error_code)
 
     def _store(self, job: ReplyJob, outcome: ReplyOutcome, elapsed_ms: int) -> None:
         text, usage = outcome.text, outcome.usage

@@ -64,6 +64,20 @@ def test_provider_failing_forever_gives_the_error_frame_and_done(vendor, fake, l
     assert last_message(frames)["sender"] == "user"  # no empty AI message stored
 
 
+def test_provider_health_records_each_finished_reply(fake, llm_server, connect):
+    upstream = fake("openai")
+    server = llm_server(provider(upstream))
+    client = connect("alice", target=server)
+    ask(client)
+    record = server.services.provider_health.record("openai-main")
+    assert (record.replies, record.failures) == (1, 0) and record.last_success is not None
+    assert record.first_token_ms is not None and record.total_ms >= record.first_token_ms
+    upstream.fail(503, times=None)
+    ask(client)
+    assert (record.replies, record.failures) == (1, 1)
+    assert record.last_error.startswith("ProviderError: ") and "503" in record.last_error
+
+
 def test_requests_and_errors_are_counted_for_prometheus(fake, llm_server, connect):
     upstream = fake("openai")
     upstream.fail(429, times=1, retry_after="0")
