@@ -21,6 +21,7 @@ from chatbox.integrations.bus import Bus
 
 log = logging.getLogger("chatbox.hub")
 OUTBOX_LIMIT = 2048
+CLOSE_GRACE = 5.0  # seconds a closing socket may take to write its close frame
 _PING = object()
 
 
@@ -49,6 +50,7 @@ class Connection:
         self.watching = False  # an admin watching someone else's session
         self.closed = False
         self.close_code: int | None = None
+        self._closed_at: float | None = None
         self._ping_interval, self._pong_wait, self._clock = ping_interval, pong_wait, clock
         self._next_ping = clock() + ping_interval
         self._ping_sent_at: float | None = None
@@ -87,7 +89,7 @@ class Connection:
         """Send what is queued, then a close frame."""
         if self.closed:
             return
-        self.closed, self.close_code = True, code
+        self.closed, self.close_code, self._closed_at = True, code, self._clock()
         self._queue((code, reason))
 
     def drain_and_close(self, code: int, reason: str, timeout: float = 5.0) -> None:
@@ -101,12 +103,21 @@ class Connection:
         if writer is not None:
             writer.join(timeout)
             writer.kill(block=False)
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        """End the socket's reader, which waits for frames without a timeout (idle sockets cost no wake-ups)."""
+        self.ws.connected = False
+        self.ws.event.set()
 
     def keepalive(self) -> None:
         """Ping when due; close a peer whose pong is later than ``pong_wait``."""
-        if self.closed:
-            return
         now = self._clock()
+        if self.closed:
+            if self._closed_at is not None and now - self._closed_at > CLOSE_GRACE:
+                self.join(0)  # the close frame could not be written (a peer that does not read): give up on it
+                self._closed_at = None
+            return
         if self._ping_sent_at is not None:
             if self.ws.pong_received:
                 self._ping_sent_at = None
@@ -153,6 +164,7 @@ class Connection:
             self.ws.close(reason=code, message=reason)
         except Exception:  # the peer may be gone already
             pass
+        self._wake_reader()
 
 
 class Hub:

@@ -89,7 +89,7 @@ def chat_socket(ws):
     try:
         services.chat.open(conn, request.args.get("session_id", "").strip(), _last_seq())
         while not conn.closed:
-            raw = ws.receive(timeout=1)
+            raw = ws.receive()  # no timeout: closing the Connection wakes it (an idle socket costs nothing)
             if raw is not None:
                 services.chat.receive(conn, raw)
     except ConnectionClosed:
