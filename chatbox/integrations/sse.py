@@ -65,8 +65,7 @@ class SSEDecoder:
 def _parse(block: bytes) -> Event | None:
     name, data = "", []
     for line in block.split(b"\n"):
-        if not line or line[0] == 58:  # blank, or a ":" comment (keep-alive)
-            continue
+        # A ":" comment (keep-alive) has the empty field name, which is ignored like every unknown field.
         field, _, value = line.partition(b":")
         if value[:1] == b" ":
             value = value[1:]
