@@ -172,3 +172,13 @@ def test_an_endless_line_is_refused_not_buffered(vendor, fake, llm_server, conne
     frames = ask(connect("alice", target=server))
     assert text_of(frames) == "Fine " and errors(frames) == [UNAVAILABLE]
     assert "stream is malformed: SSEError" in caplog.text
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_upstream_request_is_closed_as_soon_as_an_error_event_ends_the_reply(vendor, fake, llm_server, connect):
+    upstream = fake(vendor, chunks=["Part ", "one", "more"], inject={1: ERROR_EVENTS[vendor]}, stall_after=2)
+    server = llm_server(provider(upstream))
+    frames = ask(connect("alice", target=server))
+    assert errors(frames) == [UNAVAILABLE]
+    (request,) = upstream.requests
+    assert request.finished.wait(5) and request.disconnected  # the client hangs up; the fake stops waiting
