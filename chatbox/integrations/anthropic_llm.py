@@ -8,7 +8,6 @@ in ``system=``; input tokens come from ``message_start``, output tokens from ``m
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import Iterable, Iterator
 
 import anthropic
@@ -80,7 +79,7 @@ class AnthropicProvider(Provider):
             raise connection_error("Anthropic", exc.__cause__ or exc) from None
         except anthropic.APIError as exc:
             raise ProviderError(f"Anthropic stream error: {type(exc).__name__}", retryable=False) from None
-        except (httpx2.HTTPError, ssl.SSLError) as exc:  # reading the body
+        except httpx2.HTTPError as exc:  # reading the body (TLS errors arrive as httpx2.ReadError)
             raise connection_error("Anthropic", exc) from None
 
     def _deltas(self, events: Iterable[Event]) -> Iterator[Delta]:

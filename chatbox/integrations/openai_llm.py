@@ -11,7 +11,6 @@ through (bench/llm_client.py measures both).
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import Iterable, Iterator
 
 import httpx2
@@ -67,7 +66,7 @@ class OpenAIProvider(Provider):
             raise connection_error("OpenAI", exc.__cause__ or exc) from None
         except openai.APIError as exc:
             raise ProviderError(f"OpenAI stream error: {type(exc).__name__}", retryable=False) from None
-        except (httpx2.HTTPError, ssl.SSLError) as exc:  # reading the body: what the SDK would wrap
+        except httpx2.HTTPError as exc:  # reading the body (TLS errors arrive as httpx2.ReadError)
             raise connection_error("OpenAI", exc) from None
 
     def _deltas(self, events: Iterable[Event]) -> Iterator[Delta]:

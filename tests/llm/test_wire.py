@@ -182,3 +182,13 @@ def test_the_upstream_request_is_closed_as_soon_as_an_error_event_ends_the_reply
     assert errors(frames) == [UNAVAILABLE]
     (request,) = upstream.requests
     assert request.finished.wait(5) and request.disconnected  # the client hangs up; the fake stops waiting
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_connection_dropped_before_the_first_token_is_retried(vendor, fake, llm_server, connect, caplog):
+    upstream = fake(vendor, break_after=0)
+    server = llm_server(provider(upstream))
+    frames = ask(connect("alice", target=server))
+    assert errors(frames) == [UNAVAILABLE]
+    assert len(upstream.requests) == 3 and server.sleeps == [1.0, 2.0]
+    assert f"{'OpenAI' if vendor == 'openai' else 'Anthropic'} connection failed: RemoteProtocolError" in caplog.text
