@@ -7,13 +7,15 @@ in ``system=``; input tokens come from ``message_start``, output tokens from ``m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 
 import anthropic
 import httpx2
 
 from chatbox.integrations.llm import ADAPTERS, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage
 from chatbox.integrations.llm_retry import BODY_LIMIT, connection_error, redact, status_error, unwrap_interrupt
+from chatbox.integrations.sse import Event, SSEError, body_chunks, drain, iter_events
 
 CONNECT_TIMEOUT = 10.0
 
@@ -63,24 +65,12 @@ class AnthropicProvider(Provider):
             options["system"] = system
         if self.config.temperature is not None:
             options["temperature"] = self.config.temperature
-        prompt = completion = 0
-        stopped = False
         try:
-            with self.client.messages.create(**options) as events:
-                for event in events:
-                    if event.type == "message_start":
-                        prompt = event.message.usage.input_tokens or 0
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        if event.delta.text:
-                            yield Delta(text=event.delta.text)
-                    elif event.type == "message_delta":
-                        completion = event.usage.output_tokens or completion
-                    elif event.type == "message_stop":
-                        stopped = True
+            with self.client.messages.with_streaming_response.create(**options) as response:
+                chunks = body_chunks(response.http_response)
+                yield from self._deltas(iter_events(chunks))
+                drain(chunks)
         except anthropic.APIStatusError as exc:
-            if exc.status_code == 200:  # an ``error`` event inside the stream (e.g. overloaded_error)
-                shown = redact(str(exc.body), [self.config.api_key])[:BODY_LIMIT]
-                raise ProviderError(f"Anthropic stream error event: {shown}", retryable=True) from None
             raise status_error(
                 "Anthropic", exc.status_code, _body(exc), exc.response.headers, [self.config.api_key]
             ) from None
@@ -89,12 +79,42 @@ class AnthropicProvider(Provider):
             raise connection_error("Anthropic", exc.__cause__ or exc) from None
         except anthropic.APIError as exc:
             raise ProviderError(f"Anthropic stream error: {type(exc).__name__}", retryable=False) from None
-        except httpx2.HTTPError as exc:
+        except httpx2.HTTPError as exc:  # reading the body (TLS errors arrive as httpx2.ReadError)
             raise connection_error("Anthropic", exc) from None
-        if not stopped:
-            raise ProviderError("Anthropic stream ended without message_stop", retryable=True)
+
+    def _deltas(self, events: Iterable[Event]) -> Iterator[Delta]:
+        """Text deltas from the Messages API's events, then the usage; raises ProviderError for an ``error`` event,
+        a body that is not JSON, or a stream that ends before ``message_stop``."""
+        prompt = completion = 0
+        try:
+            for name, data in events:
+                if name == "content_block_delta":
+                    delta = json.loads(data)["delta"]
+                    if delta.get("type") == "text_delta" and delta.get("text"):
+                        yield Delta(text=delta["text"])
+                elif name == "message_start":
+                    prompt = json.loads(data)["message"]["usage"].get("input_tokens") or 0
+                elif name == "message_delta":
+                    completion = (json.loads(data).get("usage") or {}).get("output_tokens") or completion
+                elif name == "message_stop":
+                    break
+                elif name == "error":
+                    raise self._stream_error(data)
+            else:
+                raise ProviderError("Anthropic stream ended without message_stop", retryable=True)
+        except (SSEError, ValueError, LookupError, AttributeError, TypeError) as exc:
+            raise ProviderError(f"Anthropic stream is malformed: {type(exc).__name__}", retryable=False) from None
         if prompt or completion:
             yield Delta(usage=Usage(prompt, completion, prompt + completion))
+
+    def _stream_error(self, data: bytes) -> ProviderError:
+        """An ``error`` event inside the 200 stream (e.g. ``overloaded_error``); trying again may help."""
+        try:
+            body = str(json.loads(data))
+        except ValueError:
+            body = data.decode("utf-8", "replace")
+        shown = redact(body, [self.config.api_key])[:BODY_LIMIT]
+        return ProviderError(f"Anthropic stream error event: {shown}", retryable=True)
 
 
 def _body(exc: anthropic.APIStatusError) -> str:

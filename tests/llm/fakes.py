@@ -6,8 +6,13 @@ One ``FakeVendor`` per vendor, on a free port, with knobs a test sets before sen
 ``fail(status, times, retry_after)`` (refuse the first requests; ``times=None`` refuses forever),
 ``stall_after`` (stop writing after that many pieces and wait, watching for the client to hang up),
 ``break_after`` (drop the connection after that many pieces), ``hold_headers`` (stall before the response headers).
-Each request is recorded (``requests``) with its path, headers, JSON body, start and end times, and whether the
-client hung up (``disconnected``).
+How the body is written: ``split`` (cut everything into HTTP chunks of that many bytes, so events arrive split
+across reads), ``crlf`` (CRLF line ends), ``gzip`` (``Content-Encoding: gzip``, as a compressing proxy would),
+``inject`` (``{index: raw SSE text}`` written before that piece, e.g. an error event), ``truncate`` (end the body
+cleanly after the pieces, without the vendor's closing events), ``linger`` (send every event, then ``"open"``: keep
+the body open, as a server that never ends it would; ``"drop"``: drop the connection instead of ending the body).
+Each request is recorded (``requests``) with its path, headers, JSON body, start and end times, the client's port
+(``peer``: the same port twice means a kept-alive connection) and whether the client hung up (``disconnected``).
 
 Dify apps can produce files: ``serve(path, data, content_type)`` makes the fake serve bytes at ``path`` (GET, as
 Dify's signed file URLs do) and ``message_files`` lists ``message_file`` events to send after the text (each a dict
@@ -21,6 +26,7 @@ import socket
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +39,7 @@ class Recorded:
     started: float
     ended: float | None = None
     status: int = 200
+    peer: int = 0
     disconnected: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -67,6 +74,12 @@ class FakeVendor:
         self.stall_seconds = 30.0
         self.break_after: int | None = None
         self.hold_headers = False
+        self.split: int | None = None
+        self.crlf = False
+        self.gzip = False
+        self.inject: dict[int, str] = {}
+        self.truncate = False
+        self.linger: str | None = None
         self.dify_event = "message"
         self.message_files: list[dict] = []
         self.served: dict[str, tuple[bytes, str]] = {}
@@ -114,6 +127,7 @@ class FakeVendor:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeVendor
+    _zip = None  # the gzip compressor of the response being streamed, when the fake compresses
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -136,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         record = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+        record.peer = self.client_address[1]
         fake.requests.append(record)
         try:
             self._answer(fake, record)
@@ -196,6 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
+        self._zip = zlib.compressobj(wbits=31) if fake.gzip else None
+        if fake.gzip:
+            self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         events = EVENTS[fake.vendor](fake, record.body)
         self._write(next(events))  # the vendor's opening events
@@ -208,8 +226,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stall(fake)
             if fake.delay:
                 time.sleep(fake.delay)
+            if index in fake.inject:
+                self._write(fake.inject[index])
             self._write(events.send(piece))
-        self._write(events.send(None))
+        if not fake.truncate:
+            self._write(events.send(None))
+        if fake.linger == "open":
+            return self._stall(fake)
+        if fake.linger == "drop":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if self._zip:
+            self._chunked(self._zip.flush())
         self._send(b"0\r\n\r\n")
 
     def _stall(self, fake: FakeVendor) -> None:
@@ -229,8 +258,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.settimeout(None)
 
     def _write(self, text: str) -> None:
+        if self.fake.crlf:
+            text = text.replace("\n", "\r\n")
         data = text.encode()
-        self._send(b"%x\r\n%s\r\n" % (len(data), data))
+        if self._zip:
+            data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
+        self._chunked(data)
+
+    def _chunked(self, data: bytes) -> None:
+        step = self.fake.split or len(data) or 1
+        for start in range(0, len(data), step):
+            piece = data[start : start + step]
+            self._send(b"%x\r\n%s\r\n" % (len(piece), piece))
 
     def _send(self, data: bytes) -> None:
         try:
