@@ -9,7 +9,11 @@ from chatbox.models import Session
 
 from .conftest import provider
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+# A real 1x1 PNG image header (the sniffer checks its CRC), then filler.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    + bytes(range(256)) * 4
+)
 
 
 def download(server, file_url, user="carol"):
