@@ -373,6 +373,14 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("s3_sse", "S3_SSE", "str", "", "server-side encryption (AES256 or aws:kms); empty = none", ("s3.sse",)),
     Spec(
+        "share_ttl",
+        "SHARE_TTL",
+        "duration",
+        30 * 24 * 3600.0,
+        "lifetime of a share link (a Go-made link gets it from its first read)",
+        ("chatbox.share_ttl",),
+    ),
+    Spec(
         "upload_dir",
         "UPLOAD_DIR",
         "str",

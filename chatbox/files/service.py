@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.protocol import Frame, ProtocolError, now
+from chatbox.chat.sharing import live_share
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
@@ -130,7 +131,7 @@ class FileService:
             return True
         if not share_token:
             return False
-        return self.shared_by(self.sessions.by_share_token(share_token), record)
+        return self.shared_by(live_share(self.sessions, share_token, self.settings), record)
 
     @staticmethod
     def shared_by(session, record: FileRecord) -> bool:

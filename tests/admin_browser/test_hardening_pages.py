@@ -27,3 +27,22 @@ def test_status_page_without_warnings_has_no_banner(page, make_server):
     sign_in(page, server, "/dashboard/status")
     page.wait_for_selector("#version")
     assert page.locator("[data-warning]").count() == 0
+
+
+def test_admin_revokes_a_share_link_with_the_button(page, make_server, connect):
+    import requests
+    from conftest import token
+
+    server = make_server()
+    client = connect("alice", target=server)
+    client.send(type="user_message", content="hello")
+    sid = client.reply()[0]["session_id"]
+    share = requests.post(
+        f"{server.url}/sessions/{sid}/share", headers={"Authorization": f"Bearer {token('alice')}"}, timeout=10
+    ).json()["share_token"]
+    sign_in(page, server, f"/dashboard/sessions/{sid}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("button.revoke-share")
+    page.wait_for_selector("button.revoke-share", state="detached")
+    assert requests.get(f"{server.url}/shared/{share}", timeout=10).status_code == 404
+    assert page.errors == []
