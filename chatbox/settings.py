@@ -373,6 +373,14 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("s3_sse", "S3_SSE", "str", "", "server-side encryption (AES256 or aws:kms); empty = none", ("s3.sse",)),
     Spec(
+        "file_link_ttl",
+        "FILE_LINK_TTL",
+        "duration",
+        900.0,
+        "lifetime of a signed file link the pages use for images, audio and downloads",
+        ("upload.link_ttl",),
+    ),
+    Spec(
         "share_ttl",
         "SHARE_TTL",
         "duration",

@@ -85,9 +85,11 @@ def shared_session(token: str):
     session = sharing.live_share(store, token, services.settings)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Shared session not found")
-    return jsonify(
-        session_id=session.id, name=session.name or "", messages=[stored_message(m) for m in store.messages(session)]
-    )
+    messages = [stored_message(m) for m in store.messages(session)]
+    files = services.extras.get("files")
+    if files is not None:
+        files.sign_for_share(session, messages)
+    return jsonify(session_id=session.id, name=session.name or "", messages=messages)
 
 
 @bp.get("/ws/admission")

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.protocol import Frame, ProtocolError, now
 from chatbox.chat.sharing import live_share
+from chatbox.files.links import signed_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
@@ -140,6 +141,20 @@ class FileService:
         if session is None or record.owner != session.user_id:
             return False
         return record.session == session.id or any(m.file_id == record.id for m in session.messages)
+
+    def sign_for_share(self, session, messages: list[dict]) -> None:
+        """Give each of our files in a shared session's ``messages`` (``stored_message`` shapes) a signed link when
+        the share grants it, else no URL at all; links to other hosts stay as they are."""
+        for message in messages:
+            file_id = self.id_in_url(message.get("file_url", ""))
+            if file_id is None:
+                continue
+            record = self.get(file_id)
+            if record is None or not self.shared_by(session, record):
+                message["file_url"] = ""
+                continue
+            secret, ttl = self.settings.jwt_secret, self.settings.file_link_ttl
+            message["file_url"] = signed_url(self.prefix, secret, record.id, ttl)[0]
 
     @staticmethod
     def inline(record: FileRecord) -> bool:
