@@ -46,3 +46,26 @@ def test_admin_revokes_a_share_link_with_the_button(page, make_server, connect):
     page.wait_for_selector("button.revoke-share", state="detached")
     assert requests.get(f"{server.url}/shared/{share}", timeout=10).status_code == 404
     assert page.errors == []
+
+
+# A session's name is its first sentence (up to 50 bytes, cut at . ? !): this payload has none of those.
+NAME_PAYLOAD = "<img src=x onerror=__pwned=1>"  # sets window.__pwned if it ever runs
+
+
+def test_a_session_name_with_markup_stays_text_in_the_list_help_list_and_panel(page, make_server, connect):
+    server = make_server()
+    user = connect("mallory", target=server)
+    user.send(type="user_message", content=NAME_PAYLOAD)
+    sid = user.reply(timeout=30)[-1]["session_id"]
+    user.send(type="help_request", session_id=sid)
+    user.recv_until(lambda f: f.get("metadata", {}).get("help_requested") == "true")
+    assert server.services.store.get(sid).name == NAME_PAYLOAD
+    sign_in(page, server)
+    row = page.locator(f"#row-{sid} a[href$='/sessions/{sid}']")
+    assert row.inner_text() == NAME_PAYLOAD
+    assert page.locator(f".help-row[data-session-id='{sid}'] a").first.inner_text() == NAME_PAYLOAD
+    assert page.locator("table.sessions img, .help-waiting img").count() == 0
+    page.goto(f"{server.url}/dashboard/sessions/{sid}")
+    assert page.locator("#panel h1").inner_text() == NAME_PAYLOAD
+    assert page.locator("#panel img").count() == 0
+    assert page.evaluate("window.__pwned") is None
