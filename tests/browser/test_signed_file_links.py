@@ -1,9 +1,10 @@
 """Files on the pages load from short-lived signed links, never with the user's JWT in the URL (issue 12, item 8):
-the chat page after a reload, and the read-only shared view, which now shows the owner's photo too."""
+the chat page after a reload, and the read-only shared view, which now shows the owner's photo too. And the owner
+withdraws a share link from the share dialog (item 15)."""
 
 import requests
 
-from .browser_helpers import chat_url, open_chat, user_token
+from .browser_helpers import chat_url, open_chat, send, user_token, wait_reply_done
 from .test_chat_media import noisy_png
 
 LOADED = (
@@ -45,3 +46,22 @@ def test_the_shared_view_shows_the_owners_photo(make_server, open_page, tmp_path
     visitor.goto(f"{server.url}/s/{share}")
     visitor.wait_for_function(LOADED)
     assert all("sig=" in url for url in seen) and seen
+
+
+def test_the_owner_stops_sharing_from_the_share_dialog(make_server, open_page):
+    server = make_server()
+    page = open_chat(open_page(), server)
+    send(page, "Share this.")
+    wait_reply_done(page)
+    page.click("#share-btn")
+    page.wait_for_selector("#share-dialog[open]")
+    link = page.locator("#share-url").input_value()
+    assert "until" in page.locator("#share-expiry").inner_text()
+    viewer = open_page()
+    viewer.goto(link)
+    viewer.wait_for_selector(".message.ai")
+    page.click("#share-revoke-btn")
+    page.locator("#share-copied", has_text="Link withdrawn").wait_for()
+    gone = open_page()
+    gone.goto(link)
+    gone.locator(".message.system.error", has_text="Shared session not found").wait_for()
