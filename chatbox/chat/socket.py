@@ -91,6 +91,24 @@ def _refuse(conn: Connection, exc: ProtocolError) -> None:
     conn.close(1008, exc.message[:120])
 
 
+def _serve(services, conn: Connection, ws) -> None:
+    """Bind the socket to its session (replaying from ``last_seq``), then hand each text frame to the service."""
+    try:
+        last_seq = _last_seq()
+    except ProtocolError as exc:
+        _refuse(conn, exc)
+        return
+    services.chat.open(conn, request.args.get("session_id", "").strip(), last_seq)
+    while not conn.closed:
+        raw = ws.receive(timeout=1)
+        if isinstance(raw, bytes):
+            # The protocol is JSON text; a binary frame is refused unread (RFC 6455: 1003, unsupported data).
+            conn.close(1003, "Binary frames are not supported")
+            return
+        if raw is not None:
+            services.chat.receive(conn, raw)
+
+
 @sock.route("/ws", bp=bp)
 def chat_socket(ws):
     services = _services()
@@ -102,20 +120,7 @@ def chat_socket(ws):
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
     try:
-        try:
-            last_seq = _last_seq()
-        except ProtocolError as exc:
-            _refuse(conn, exc)
-            return
-        services.chat.open(conn, request.args.get("session_id", "").strip(), last_seq)
-        while not conn.closed:
-            raw = ws.receive(timeout=1)
-            if isinstance(raw, bytes):
-                # The protocol is JSON text; a binary frame is refused unread (RFC 6455: 1003, unsupported data).
-                conn.close(1003, "Binary frames are not supported")
-                break
-            if raw is not None:
-                services.chat.receive(conn, raw)
+        _serve(services, conn, ws)
     except ConnectionClosed:
         pass
     except Exception:
