@@ -64,4 +64,6 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     gevent.spawn(models.ensure_indexes)
     services.lifecycle.start()
+    for warning in settings.warnings:
+        log.warning("configuration: %s", warning)
     return app

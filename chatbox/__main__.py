@@ -45,7 +45,7 @@ def banner(settings: Settings) -> str:
     admin = sign_token(settings.jwt_secret, "dev-admin", ["admin"], "Dev Admin", ttl)
     embedded = [
         ("MongoDB", settings.mongo_uri and "MONGO_URI" or "in-memory (mongomock, lost on exit)"),
-        ("uploads", settings.s3_bucket and f"S3 bucket {settings.s3_bucket}" or f"local disk {settings.upload_dir}"),
+        ("uploads", settings.s3_bucket and f"S3 bucket {settings.s3_bucket}" or f"local disk {settings.upload_folder}"),
         ("mail", settings.smtp_host or "outbox (logged, shown in the dashboard)"),
         ("SMS", settings.sms_account_sid and "Twilio" or "outbox (logged, shown in the dashboard)"),
         ("AI", ", ".join(p.id for p in settings.providers) or "demo model (no API key needed)"),

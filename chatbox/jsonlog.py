@@ -17,13 +17,17 @@ _TOKENISH = re.compile(
     r"(eyJ[\w-]+\.[\w-]+\.[\w-]*"  # a JWT anywhere
     r"|(?i:bearer)\s+\S+"  # Authorization: Bearer …
     r"|(?<=token=)[^&\s\"']+"  # ?token=…
-    r"|(?i:(?<=api_key=)|(?<=apikey=)|(?<=secret=)|(?<=password=))[^&\s\"',]+)"
+    r"|(?i:(?<=api_key=)|(?<=apikey=)|(?<=secret=)|(?<=password=))[^&\s\"',]+"
+    # Capabilities in URLs: share tokens (/s/<t>, /shared/<t>, ?share=), file ids (/files/<id>, ?file_id=) and the
+    # signature of a signed file link; each alone is enough to read what it names.
+    r"|(?:(?<=/s/)|(?<=/shared/)|(?<=/files/))[^/?#&\s\"']+"
+    r"|(?:(?<=[?&]share=)|(?<=[?&]file_id=)|(?<=[?&]sig=))[^&#\s\"']+)"
 )
 _FIELDS = ("user_id", "session_id", "request_id")
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with tokens and ``secret=`` values replaced by [REDACTED]."""
+    """Return ``text`` with tokens, ``secret=`` values, share tokens and file ids replaced by [REDACTED]."""
     return _TOKENISH.sub("[REDACTED]", text)
 
 
@@ -52,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         for name in ("method", "path", "status", "duration_ms"):
             value = getattr(record, name, None)
             if value is not None:
-                entry[name] = value
+                entry[name] = redact(value) if name == "path" else value
         if record.exc_info:
             entry["error"] = redact(self.formatException(record.exc_info))
         return json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False)

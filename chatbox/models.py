@@ -61,6 +61,7 @@ class Session(me.Document):
     avg_response_ms = me.IntField(db_field="avgRespTime", default=0)
     response_count = me.IntField(db_field="respCount", default=0)
     share_token = me.StringField(db_field="shareToken")
+    share_expires = me.DateTimeField(db_field="shareExp")  # not in Go's schema: Go links get a lifetime when first read
     last_seq = me.IntField(db_field="lastSeq")
     takeover_by = me.StringField(db_field="takeoverBy")
     takeover_name = me.StringField(db_field="takeoverName")

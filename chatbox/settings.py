@@ -30,6 +30,7 @@ WEAK_SECRET_PATTERNS = (
 )
 PROVIDER_TYPES = ("openai", "anthropic", "dify", "demo")
 ENVIRONMENTS = ("production", "development", "test")
+DEFAULT_UPLOAD_DIR = "./data/uploads"
 
 
 class SettingsError(ValueError):
@@ -372,11 +373,27 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("s3_sse", "S3_SSE", "str", "", "server-side encryption (AES256 or aws:kms); empty = none", ("s3.sse",)),
     Spec(
+        "file_link_ttl",
+        "FILE_LINK_TTL",
+        "duration",
+        900.0,
+        "lifetime of a signed file link the pages use for images, audio and downloads",
+        ("upload.link_ttl",),
+    ),
+    Spec(
+        "share_ttl",
+        "SHARE_TTL",
+        "duration",
+        30 * 24 * 3600.0,
+        "lifetime of a share link (a Go-made link gets it from its first read)",
+        ("chatbox.share_ttl",),
+    ),
+    Spec(
         "upload_dir",
         "UPLOAD_DIR",
         "str",
-        "./data/uploads",
-        "local upload folder when S3 is not configured",
+        "",
+        "local upload folder when S3 is not configured; empty = ./data/uploads (production needs it set, or S3_BUCKET)",
         ("upload.dir",),
     ),
     Spec("upload_max_size", "UPLOAD_MAX_SIZE", "size", 100 * 1000**2, "largest upload", ("upload.max_size",)),
@@ -565,6 +582,24 @@ class Settings:
     def base_url(self) -> str:
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
+    @property
+    def upload_folder(self) -> str:
+        """Where local uploads go: UPLOAD_DIR, or ./data/uploads when it is not set."""
+        return self.upload_dir or DEFAULT_UPLOAD_DIR
+
+    @property
+    def warnings(self) -> list[str]:
+        """Settings production runs with but should not (the deployment guide allows them): said at start, in
+        ``readyz``'s body and on the dashboard's status page."""
+        if self.development:
+            return []
+        found = []
+        if not self.encryption_key:
+            found.append("ENCRYPTION_KEY is not set: messages are stored in plain text")
+        if not self.ws_allowed_origins:
+            found.append("WS_ALLOWED_ORIGINS is empty: WebSocket connections are accepted from any origin")
+        return found
+
     def replace(self, **changes: Any) -> Settings:
         providers = changes.pop("providers", self.providers)
         return Settings({**self.values, **changes}, tuple(providers))
@@ -595,6 +630,7 @@ class Settings:
             values[spec.name] = _resolve(spec, environ, document)
         settings = cls(values, _providers(environ, document))
         settings.validate()
+        settings.require_deployment()
         return settings
 
     @classmethod
@@ -613,6 +649,24 @@ class Settings:
         settings = cls(values, tuple(providers))
         settings.validate()
         return settings
+
+    def require_deployment(self) -> None:
+        """In production, refuse the embedded stand-ins for storage: mongomock loses every message on a restart,
+        and an implicit ./data/uploads is usually a container's throwaway disk. Raises SettingsError.
+
+        Called by ``load`` (the service's own start); ``for_tests`` builds production-mode settings without it,
+        since tests run on mongomock."""
+        if self.development:
+            return
+        if not self.mongo_uri:
+            raise SettingsError(
+                "MONGO_URI is required in production (without it data would live only in this process's memory); "
+                "e.g. MONGO_URI=mongodb://mongo-service:27017/chat"
+            )
+        if not self.s3_bucket and not self.upload_dir:
+            raise SettingsError(
+                "S3_BUCKET is required in production, unless UPLOAD_DIR names a persistent local folder for uploads"
+            )
 
     def validate(self) -> None:
         """Refuse unsafe or inconsistent settings; in production also weak secrets."""

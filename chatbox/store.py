@@ -318,13 +318,26 @@ class SessionStore:
             self._publish(SessionUpdated(sid, {"takeover_by": None, "takeover_name": ""}))
         return bool(released)
 
-    def share(self, sid: str) -> str:
+    def share(self, sid: str, expires: datetime | None = None) -> str:
+        """The session's share token: the current one while it lives, else a new one valid until ``expires``."""
         session = self.get(sid)
-        if session.share_token:
+        if session.share_token and (session.share_expires is None or session.share_expires > utcnow()):
             return session.share_token
         token = new_id()
-        Session.objects(id=sid, share_token=None).update_one(set__share_token=token)
+        Session.objects(id=sid, share_token=session.share_token).update_one(
+            set__share_token=token, set__share_expires=expires
+        )
         return self.get(sid).share_token
+
+    def set_share_expiry(self, sid: str, token: str, expires: datetime) -> None:
+        """Give a share link without a lifetime (written by the Go service) one, if it has none yet."""
+        Session.objects(id=sid, share_token=token, share_expires=None).update_one(set__share_expires=expires)
+
+    def revoke_share(self, sid: str) -> bool:
+        """Withdraw the session's share link; False when it had none."""
+        return bool(
+            Session.objects(id=sid, share_token__ne=None).update_one(unset__share_token=True, unset__share_expires=True)
+        )
 
     def idle_active_sessions(self, older_than: datetime) -> list[Session]:
         idle = {

@@ -13,6 +13,7 @@ from chatbox.ops.http import ApiError
 from chatbox.store import utcnow
 
 PRESETS = {"1h": 1, "24h": 24, "7d": 24 * 7, "30d": 24 * 30}
+MAX_CHART_DAYS = 400  # the tokens chart has one bar per hour
 
 
 def _window() -> queries.Window:
@@ -20,7 +21,7 @@ def _window() -> queries.Window:
     if preset in PRESETS and not request.args.get("start_time"):
         end = utcnow()
         return queries.Window(end - timedelta(hours=PRESETS[preset]), end)
-    return queries.Window.from_args(request.args)
+    return queries.Window.from_args(request.args, max_days=MAX_CHART_DAYS)
 
 
 @bp.get("/dashboard/metrics")

@@ -26,6 +26,9 @@ SORTS = {
 }
 DEFAULT_LIMIT, MAX_LIMIT, MAX_USER_ID = 100, 1000, 255
 TIME_FORMAT_ERROR = "Invalid time format, expected RFC3339 or YYYY-MM-DD"
+# Every moment a filter may name; outside it the window arithmetic (a day added, 24 hours taken) could overflow.
+EARLIEST, LATEST = datetime(1970, 1, 1), datetime(9000, 1, 1)
+RANGE_ERROR = "Time out of range, expected a moment between 1970-01-01 and 9000-01-01"
 
 
 def bad_request(message: str) -> ApiError:
@@ -40,11 +43,18 @@ def parse_moment(text: str, end_of_day: bool = False) -> datetime:
     value = text.strip()
     try:
         if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d")
-            return day + timedelta(days=1, milliseconds=-1) if end_of_day else day
-        return parse_time(value).astimezone(UTC).replace(tzinfo=None)
+            moment = datetime.strptime(value, "%Y-%m-%d")
+        else:
+            moment = parse_time(value)
+            # Compare before converting: 0001-01-01T00:00+14:00 is before year 1 in UTC and cannot be converted.
+            if not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+                raise bad_request(RANGE_ERROR)
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise bad_request(TIME_FORMAT_ERROR) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise bad_request(RANGE_ERROR)
+    return moment + timedelta(days=1, milliseconds=-1) if end_of_day and len(value) == 10 else moment
 
 
 def _leading_int(text: str | None) -> int | None:
@@ -173,13 +183,16 @@ class Window:
     end: datetime
 
     @classmethod
-    def from_args(cls, args, default_hours: float = 24.0) -> Window:
-        """``start_time``/``end_time`` (RFC3339 or YYYY-MM-DD), default the last 24 hours. Raises ApiError 400."""
+    def from_args(cls, args, default_hours: float = 24.0, max_days: int = 0) -> Window:
+        """``start_time``/``end_time`` (RFC3339 or YYYY-MM-DD), default the last 24 hours; at most ``max_days``
+        long when given (charts draw one bar per hour). Raises ApiError 400."""
         now = utcnow()
         end = parse_moment(args["end_time"], end_of_day=True) if args.get("end_time") else now
         start = parse_moment(args["start_time"]) if args.get("start_time") else end - timedelta(hours=default_hours)
         if end <= start:
             raise bad_request("end_time must be after start_time")
+        if max_days and end - start > timedelta(days=max_days):
+            raise bad_request(f"The time window may span at most {max_days} days")
         return cls(start, end)
 
 

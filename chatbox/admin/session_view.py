@@ -131,6 +131,16 @@ def hand_back(sid: str):
     return _action(sid, lambda: services().takeover.end(sid, g.identity))
 
 
+@bp.post("/dashboard/sessions/<sid>/share/revoke")
+@require_dashboard_admin
+def revoke_share(sid: str):
+    """Withdraw the session's share link (and with it every file the link granted)."""
+    _session(sid)
+    if services().store.revoke_share(sid):
+        audit(sid, "share_revoked", g.identity)
+    return render_template("admin/_session_panel.html", **panel_context(sid))
+
+
 @bp.post("/dashboard/sessions/<sid>/messages")
 @require_dashboard_admin
 def post_message(sid: str):

@@ -66,7 +66,9 @@ def dependencies() -> list[dict]:
         {
             "name": "S3",
             "state": "configured" if settings.s3_bucket else "local",
-            "detail": (f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_dir}"),
+            "detail": (
+                f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_folder}"
+            ),
         }
     )
     rows.append(
@@ -114,6 +116,7 @@ def status_page():
         providers=providers(),
         version=chatbox.__version__,
         config=services().settings.masked(),
+        warnings=services().settings.warnings,
     )
 
 

@@ -7,6 +7,7 @@ Our additions are extra keys old clients ignore: ``seq`` and ``message_id`` on f
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,6 +34,8 @@ MAX_FILE_ID = 255
 MAX_FILE_URL = 2048
 MAX_MODEL_ID = 100
 MAX_META_VALUE = 1000
+MAX_DEPTH = 4  # envelope > models list > model object > value: nothing legitimate nests deeper
+META_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # metadata keys are short plain names, never user text
 FUTURE_TOLERANCE = timedelta(minutes=1)
 
 # Plain words for every error code, shared by the server and the pages.
@@ -148,15 +151,46 @@ def _clean(value: str) -> str:
     return value.replace("\x00", "").strip()
 
 
-def parse(raw: str | bytes) -> Frame:
-    """Decode one inbound frame. Raises ProtocolError(INVALID_FORMAT) for JSON or type errors."""
+def _check_tree(value: Any, depth: int = 1) -> str:
+    """Why a decoded JSON value may not be handled further ("" when fine): too deep, or a lone surrogate anywhere
+    (it cannot be encoded as UTF-8, so every socket it was broadcast to would fail on it)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "a string contains a lone surrogate"
+        return ""
+    if not isinstance(value, (dict, list)):
+        return ""
+    if depth > MAX_DEPTH:
+        return f"JSON nested deeper than {MAX_DEPTH} levels"
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for key, item in items:
+        problem = (_check_tree(key) if key is not None else "") or _check_tree(item, depth + 1)
+        if problem:
+            return problem
+    return ""
+
+
+def _decode(raw: str | bytes) -> dict:
     bad = ProtocolError("INVALID_FORMAT", "Invalid message format")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad from None
     if not isinstance(data, dict):
         raise bad
+    problem = _check_tree(data)
+    if problem:
+        raise ProtocolError("INVALID_FORMAT", "Invalid message format", problem)
+    return data
+
+
+def parse(raw: str | bytes) -> Frame:
+    """Decode one inbound frame. Raises ProtocolError(INVALID_FORMAT) for JSON or type errors, lone surrogates,
+    nesting deeper than MAX_DEPTH and metadata keys that are not short plain names."""
+    bad = ProtocolError("INVALID_FORMAT", "Invalid message format")
+    data = _decode(raw)
     values: dict[str, Any] = {}
     for key in _STRING_FIELDS:
         value = data.get(key)
@@ -168,6 +202,8 @@ def parse(raw: str | bytes) -> Frame:
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ProtocolError("INVALID_FORMAT", "Invalid message format", "metadata values must be strings")
+    if not all(META_KEY.fullmatch(k.strip()) for k in metadata):
+        raise ProtocolError("INVALID_FORMAT", "Invalid message format", "metadata keys must be short plain names")
     values["metadata"] = {_clean(k): _clean(v) for k, v in metadata.items()}
     error = data.get("error")
     if error is not None:

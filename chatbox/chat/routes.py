@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app, g, jsonify
 
 from chatbox.auth import require_user
-from chatbox.chat import bp
+from chatbox.chat import bp, sharing
+from chatbox.chat.protocol import format_api_time
 from chatbox.chat.shapes import session_summary, stored_message
 from chatbox.ops.http import ApiError
 from chatbox.ops.limits import public_limit
@@ -62,19 +63,33 @@ def end_session(sid: str):
 @require_user
 def share_session(sid: str):
     _owned(sid)
-    return jsonify(share_token=_services().store.share(sid))
+    services = _services()
+    token = services.store.share(sid, sharing.expiry(services.settings))
+    expires = services.store.get(sid).share_expires
+    return jsonify(share_token=token, expires_at=format_api_time(expires))
+
+
+@bp.delete("/sessions/<sid>/share")
+@require_user
+def revoke_share(sid: str):
+    _owned(sid)
+    revoked = _services().store.revoke_share(sid)
+    return jsonify(status="revoked" if revoked else "not shared")
 
 
 @bp.get("/shared/<token>")
 @public_limit
 def shared_session(token: str):
-    store = _services().store
-    session = store.by_share_token(token)
+    services = _services()
+    store = services.store
+    session = sharing.live_share(store, token, services.settings)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Shared session not found")
-    return jsonify(
-        session_id=session.id, name=session.name or "", messages=[stored_message(m) for m in store.messages(session)]
-    )
+    messages = [stored_message(m) for m in store.messages(session)]
+    files = services.extras.get("files")
+    if files is not None:
+        files.sign_for_share(session, messages)
+    return jsonify(session_id=session.id, name=session.name or "", messages=messages)
 
 
 @bp.get("/ws/admission")

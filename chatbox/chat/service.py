@@ -204,7 +204,7 @@ class ChatService:
 
     def _on_file(self, conn: Connection, frame: Frame) -> None:
         if self.files:
-            self.files.check_frame(conn.identity, frame)
+            self.files.check_frame(conn.identity, frame, conn.session_id)
         else:
             check_external_url(frame.file_url)
         session = self.binding.session_for(conn, create=True)

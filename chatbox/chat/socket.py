@@ -15,7 +15,7 @@ from simple_websocket import ConnectionClosed
 from chatbox.auth import AuthError, bearer_token, identify
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
-from chatbox.chat.protocol import Frame
+from chatbox.chat.protocol import Frame, ProtocolError, error_frame
 
 log = logging.getLogger("chatbox.socket")
 sock = Sock()
@@ -71,9 +71,42 @@ def check_socket_request():
     return None
 
 
+LAST_SEQ_DIGITS = 18  # far beyond any session's length; a longer number is not a sequence number
+
+
 def _last_seq() -> int | None:
-    value = request.args.get("last_seq", "")
-    return int(value) if value.isdigit() else None
+    """``?last_seq=`` as an int (None when absent). Raises ProtocolError unless it is 1 to 18 ASCII digits:
+    ``str.isdigit`` alone would let other scripts' digits and superscripts through."""
+    value = request.args.get("last_seq")
+    if value is None or value == "":
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= LAST_SEQ_DIGITS):
+        raise ProtocolError("INVALID_FORMAT", "last_seq must be a whole number written with the digits 0-9")
+    return int(value)
+
+
+def _refuse(conn: Connection, exc: ProtocolError) -> None:
+    """Say why a socket cannot be served, then close it as a policy violation."""
+    conn.send(error_frame(exc.code, exc.message, recoverable=False))
+    conn.close(1008, exc.message[:120])
+
+
+def _serve(services, conn: Connection, ws) -> None:
+    """Bind the socket to its session (replaying from ``last_seq``), then hand each text frame to the service."""
+    try:
+        last_seq = _last_seq()
+    except ProtocolError as exc:
+        _refuse(conn, exc)
+        return
+    services.chat.open(conn, request.args.get("session_id", "").strip(), last_seq)
+    while not conn.closed:
+        raw = ws.receive()  # no timeout: closing the Connection wakes it (an idle socket costs nothing)
+        if isinstance(raw, bytes):
+            # The protocol is JSON text; a binary frame is refused unread (RFC 6455: 1003, unsupported data).
+            conn.close(1003, "Binary frames are not supported")
+            return
+        if raw is not None:
+            services.chat.receive(conn, raw)
 
 
 @sock.route("/ws", bp=bp)
@@ -87,11 +120,7 @@ def chat_socket(ws):
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
     try:
-        services.chat.open(conn, request.args.get("session_id", "").strip(), _last_seq())
-        while not conn.closed:
-            raw = ws.receive()  # no timeout: closing the Connection wakes it (an idle socket costs nothing)
-            if raw is not None:
-                services.chat.receive(conn, raw)
+        _serve(services, conn, ws)
     except ConnectionClosed:
         pass
     except Exception:

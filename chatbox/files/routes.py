@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, redirect, request, send_file
 
 from chatbox.auth import request_identity, require_user
-from chatbox.files import bp
+from chatbox.files import bp, links
 from chatbox.files.service import FileService
 from chatbox.ops.http import ApiError
 
@@ -29,14 +29,38 @@ def upload():
     )
 
 
-@bp.get("/files/<file_id>")
-def download(file_id: str):
-    # No credentials at all is answered like "not yours": 404, so nothing tells whether the file exists.
-    identity = request_identity(allow_query_token=True)
+def _readable(file_id: str, signed: bool = True):
+    """The file record when the request may read it: a valid signed link, or (Bearer header, dashboard cookie,
+    share token) an identity allowed by the ownership rules. A JWT in the query string is not accepted."""
     files = _files()
     record = files.get(file_id)
-    if record is None or not files.may_read(identity, record, request.args.get("share", "").strip()):
+    if record is None:
         raise NOT_FOUND
+    if signed and "sig" in request.args:
+        if not links.valid(files.settings.jwt_secret, record.id, request.args.get("exp", ""), request.args["sig"]):
+            raise NOT_FOUND
+        return record
+    # No credentials at all is answered like "not yours": 404, so nothing tells whether the file exists.
+    if not files.may_read(request_identity(), record, request.args.get("share", "").strip()):
+        raise NOT_FOUND
+    return record
+
+
+@bp.get("/files/<file_id>/link")
+def link(file_id: str):
+    """A short-lived signed URL for the file, for those who may read it (for <img>/<audio>, which send no header)."""
+    files = _files()
+    record = _readable(file_id, signed=False)  # a link must not mint its own successor
+    url, expires = links.signed_url(files.prefix, files.settings.jwt_secret, record.id, files.settings.file_link_ttl)
+    response = jsonify(url=url, expires_in=int(files.settings.file_link_ttl), expires_at=expires)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/files/<file_id>")
+def download(file_id: str):
+    files = _files()
+    record = _readable(file_id)
     inline = files.inline(record)
     link = files.store.link(record.key, record.name, record.mime, inline)
     if link:

@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.protocol import Frame, ProtocolError, now
+from chatbox.chat.sharing import live_share
+from chatbox.files.links import signed_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
@@ -130,10 +132,29 @@ class FileService:
             return True
         if not share_token:
             return False
-        session = self.sessions.by_share_token(share_token)
-        if session is None:
+        return self.shared_by(live_share(self.sessions, share_token, self.settings), record)
+
+    @staticmethod
+    def shared_by(session, record: FileRecord) -> bool:
+        """Does a share of ``session`` grant ``record``? Only files of the session's owner that were sent in it: a
+        message naming someone else's file id must not turn the link into a key to that file."""
+        if session is None or record.owner != session.user_id:
             return False
         return record.session == session.id or any(m.file_id == record.id for m in session.messages)
+
+    def sign_for_share(self, session, messages: list[dict]) -> None:
+        """Give each of our files in a shared session's ``messages`` (``stored_message`` shapes) a signed link when
+        the share grants it, else no URL at all; links to other hosts stay as they are."""
+        for message in messages:
+            file_id = self.id_in_url(message.get("file_url", ""))
+            if file_id is None:
+                continue
+            record = self.get(file_id)
+            if record is None or not self.shared_by(session, record):
+                message["file_url"] = ""
+                continue
+            secret, ttl = self.settings.jwt_secret, self.settings.file_link_ttl
+            message["file_url"] = signed_url(self.prefix, secret, record.id, ttl)[0]
 
     @staticmethod
     def inline(record: FileRecord) -> bool:
@@ -151,8 +172,9 @@ class FileService:
         match = self._own_url.fullmatch(parsed.path)
         return match.group(1) if match else None
 
-    def check_frame(self, identity, frame: Frame) -> None:
-        """Accept a file/voice frame: our file belonging to the sender, or an external https URL (SSRF rule).
+    def check_frame(self, identity, frame: Frame, sid: str = "") -> None:
+        """Accept a file/voice frame: our file belonging to the sender (or stored in session ``sid``), or an
+        external https URL (SSRF rule) whose ``file_id`` names none of our files but the sender's.
 
         For our files the frame is normalised (canonical URL, no query string, so no token gets stored) and
         ``metadata`` gains ``filename``, ``mime_type`` and ``size``. Raises ProtocolError.
@@ -160,9 +182,12 @@ class FileService:
         file_id = self.id_in_url(frame.file_url)
         if file_id is None:
             check_external_url(frame.file_url)
+            named = self.get(frame.file_id)
+            if named is not None and not self._usable(identity, named, sid):
+                raise ProtocolError("INVALID_FORMAT", "Invalid file ID", f"file {named.id} is not the sender's")
             return
         record = self.get(file_id)
-        if record is None or record.owner != identity.user_id:
+        if record is None or not self._usable(identity, record, sid):
             raise ProtocolError("INVALID_FORMAT", "Invalid file URL", f"file {file_id} is unknown or not the sender's")
         if frame.file_id != file_id:
             raise ProtocolError("INVALID_FORMAT", "The file_id does not match the file URL")
@@ -170,6 +195,10 @@ class FileService:
             raise ProtocolError("INVALID_FORMAT", "A voice message must be an audio file")
         frame.file_url = self.url_for(file_id)
         frame.metadata.update(filename=record.name, mime_type=record.mime, size=str(record.size))
+
+    @staticmethod
+    def _usable(identity, record: FileRecord, sid: str) -> bool:
+        return record.owner == identity.user_id or (bool(sid) and record.session == sid)
 
     def publish_ai_file(
         self, sid: str, data: bytes, name: str, mime: str = "", content: str = "", model_id: str = ""

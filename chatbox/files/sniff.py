@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from chatbox.files.containers import container_problem
 from chatbox.ops.http import ApiError
 
 HEAD_SIZE = 8192  # bytes looked at to decide the type
@@ -233,6 +234,9 @@ class Inspector:
         head = bytes(self._head[:HEAD_SIZE])
         _refuse_executable(head)
         mime = _binary_type(head, self.ext, self.audio)
+        problem = container_problem(mime, head) if mime and not head.startswith(b"ID3") else ""
+        if problem:
+            raise _refuse(415, "CONTENT_MISMATCH", f"The file is not what it starts as: {problem}")
         if mime is None:
             mime = _text_type(head, self.ext, complete)
             self._text = mime is not None

@@ -91,4 +91,4 @@ def create_store(settings) -> FileStore:
         from chatbox.integrations.s3_files import S3Files
 
         return S3Files(settings)
-    return LocalFiles(settings.upload_dir)
+    return LocalFiles(settings.upload_folder)

@@ -49,6 +49,9 @@ def readyz():
     if services.lifecycle.draining:
         checks["shutdown"] = {"status": "not ready", "reason": "Shutting down"}
     ready = all(check["status"] == "ready" for check in checks.values())
-    response = jsonify(status="ready" if ready else "not ready", timestamp=_stamp(), checks=checks)
+    body = {"status": "ready" if ready else "not ready", "timestamp": _stamp(), "checks": checks}
+    if services.settings.warnings:  # still ready: these are choices the deployment guide allows
+        body["warnings"] = services.settings.warnings
+    response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response

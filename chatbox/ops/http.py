@@ -44,6 +44,7 @@ class NoDeflate:
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = NoDeflate(app.wsgi_app)
+    cors_origins = app.config["CHATBOX_SETTINGS"].cors_allowed_origins
 
     @app.before_request
     def assign_request_id():
@@ -58,6 +59,10 @@ def init_app(app: Flask) -> None:
                 continue
             response.headers.setdefault(name, value)
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
+        if cors_origins:
+            # The CORS headers depend on the Origin (allowed, other, none): every response says so, refusals too,
+            # or a shared cache could hand one origin's answer to another.
+            response.vary.add("Origin")
         return response
 
     @app.errorhandler(ApiError)

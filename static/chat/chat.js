@@ -253,9 +253,21 @@
     CB.api("/sessions/" + encodeURIComponent(state.sid) + "/share", { method: "POST" }).then(function (body) {
       $("share-url").value = location.origin + CB.prefix + "/s/" + encodeURIComponent(body.share_token);
       $("share-copied").textContent = "";
+      $("share-expiry").textContent = body.expires_at
+        ? "Anyone with the link can read this conversation until " + new Date(body.expires_at).toLocaleString() + "."
+        : "";
       $("share-dialog").showModal();
       $("share-url").select();
     }, function (error) { view.system("Failed to share the conversation: " + error.message, "error"); });
+  }
+
+  /** Withdraw the link: it then answers like one that never existed, and so do the files it showed. */
+  function revokeLink() {
+    CB.api("/sessions/" + encodeURIComponent(state.sid) + "/share", { method: "DELETE" }).then(function () {
+      $("share-url").value = "";
+      $("share-expiry").textContent = "";
+      $("share-copied").textContent = "Link withdrawn";
+    }, function (error) { $("share-copied").textContent = "Could not withdraw the link: " + error.message; });
   }
 
   function copyLink() {
@@ -321,6 +333,7 @@
     $("help-dialog").addEventListener("close", helpAnswered);
     $("share-btn").addEventListener("click", share);
     $("share-copy-btn").addEventListener("click", copyLink);
+    $("share-revoke-btn").addEventListener("click", revokeLink);
     $("new-chat-btn").addEventListener("click", newChat);
     $("readonly-new-btn").addEventListener("click", newChat);
     $("model-selector").addEventListener("change", function () {

@@ -155,12 +155,22 @@
     return moment.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" });
   };
 
-  /** A usable src for a stored file: our own /files/ URLs get the token; other https URLs pass; else none. */
+  /** Is this one of our own file URLs that still needs a signed link (no signature yet)? */
+  CB.needsLink = function (url) {
+    return !!url && url.indexOf(CB.prefix + "/files/") === 0 && !/[?&]sig=/.test(url);
+  };
+
+  /** A usable src for a stored file right away: a signed link of ours or another https URL; else none (our
+   *  unsigned URLs go through CB.fileLink: the token never goes into a URL). */
   CB.fileSrc = function (url) {
-    if (!url) return "";
-    if (url.indexOf(CB.prefix + "/files/") === 0) {
-      return url + (url.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(token);
-    }
+    if (!url || CB.needsLink(url)) return "";
+    if (url.indexOf(CB.prefix + "/files/") === 0) return url;
     return /^https:\/\//i.test(url) ? url : "";
+  };
+
+  /** Resolve one of our file URLs to a short-lived signed link (asked with the Bearer header). */
+  CB.fileLink = function (url) {
+    const id = url.slice((CB.prefix + "/files/").length).split(/[?#]/)[0];
+    return CB.api("/files/" + encodeURIComponent(id) + "/link").then(function (body) { return body.url; });
   };
 })();

@@ -87,19 +87,40 @@
     const meta = frame.metadata || {};
     const name = meta.filename || "attachment";
     const type = meta.type || meta.mime_type || "";
+    const pending = !frame.localUrl && CB.needsLink(frame.file_url || "");
     const src = frame.localUrl || CB.fileSrc(frame.file_url || "");
     const voice = frame.type === "voice_message" || meta.kind === "voice";
-    if (src && (voice || type.indexOf("audio/") === 0 || AUDIO.test(name))) {
-      return CB.el("audio", { controls: "", preload: "metadata", src: src, "aria-label": voice ? "Voice note" : name });
+    const node = element(src, pending, name, type, voice);
+    if (pending) {
+      CB.fileLink(frame.file_url).then(function (signed) { point(node, signed); }, function () {
+        node.replaceWith(CB.el("span", { className: "message-file", text: "📎 " + name }));  // gone, or not ours
+      });
     }
-    if (src && (type.indexOf("image/") === 0 || IMAGE.test(name))) {
-      return CB.el("a", { className: "message-file", href: src, target: "_blank", rel: "noopener" },
-        [CB.el("img", { src: src, alt: name, loading: "lazy" })]);
+    return node;
+  }
+
+  /** Point an attachment (audio, linked image or plain link) at its URL. */
+  function point(node, url) {
+    if (node.tagName === "AUDIO") node.src = url;
+    else node.href = url;
+    const image = node.querySelector && node.querySelector("img");
+    if (image) image.src = url;
+  }
+
+  /** The attachment element; when ``pending`` it has no src or href yet (point() sets them). */
+  function element(src, pending, name, type, voice) {
+    if (!src && !pending) return CB.el("span", { className: "message-file", text: "📎 " + name });
+    let node;
+    if (voice || type.indexOf("audio/") === 0 || AUDIO.test(name)) {
+      node = CB.el("audio", { controls: "", preload: "metadata", "aria-label": voice ? "Voice note" : name });
+    } else if (type.indexOf("image/") === 0 || IMAGE.test(name)) {
+      node = CB.el("a", { className: "message-file", target: "_blank", rel: "noopener" },
+        [CB.el("img", { alt: name, loading: "lazy" })]);
+    } else {
+      node = CB.el("a", { className: "message-file", target: "_blank", rel: "noopener", text: "📎 " + name });
     }
-    if (src) {
-      return CB.el("a", { className: "message-file", href: src, target: "_blank", rel: "noopener", text: "📎 " + name });
-    }
-    return CB.el("span", { className: "message-file", text: "📎 " + name });
+    if (src) point(node, src);
+    return node;
   }
 
   /** Show a message the user just sent, before the server confirms it (matched later by client_msg_id). */

@@ -18,7 +18,7 @@
       view.hint(false);
       body.messages.forEach(function (stored) {
         const frame = CB.Messages.fromStored(stored);
-        frame.file_url = "";  // files need the owner's sign-in; show their names only
+        // Files the share grants come with a short-lived signed link; the others with no URL (name only).
         view.complete(frame);
       });
       if (!body.messages.length) view.system("This conversation has no messages.");

@@ -10,6 +10,7 @@ from chatbox.settings import Settings, SettingsError, parse_duration, parse_size
 
 STRONG = "Q7vN2xLp9RzT4mWc8YhB3kDf6GsJ1aEu5PoXiVnC0bMqHr7Wt2Ky9Zs4Lf6Gd8Jx"
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOYED = {"MONGO_URI": "mongodb://mongo-service:27017/chat", "S3_BUCKET": "chat-files"}  # production needs both
 
 BAD = [
     ({}, "JWT_SECRET is required in production; generate one with: openssl rand -base64 48"),
@@ -67,13 +68,13 @@ def test_secrets_are_never_echoed_in_errors_or_repr():
             }
         )
     assert "hunter2" not in str(refused.value)
-    settings = Settings.load({"JWT_SECRET": STRONG, "SMTP_PASSWORD": "mail-pw-9"})
+    settings = Settings.load({"JWT_SECRET": STRONG, "SMTP_PASSWORD": "mail-pw-9", **DEPLOYED})
     assert STRONG not in repr(settings) and "mail-pw-9" not in repr(settings)
     assert settings.masked()["JWT_SECRET"] == "(set)" and settings.masked()["SMTP_PASSWORD"] == "(set)"
 
 
 def test_defaults_match_the_deployment_guide():
-    settings = Settings.load({"JWT_SECRET": STRONG})
+    settings = Settings.load({"JWT_SECRET": STRONG, **DEPLOYED})
     assert (
         settings.port,
         settings.prefix,
@@ -99,7 +100,7 @@ allowed_origins = "https://a.example.com, https://b.example.com"
 [notification]
 adminEmails = ["ops@example.com", "boss@example.com"]
 ''')
-    settings = Settings.load({"CHATBOX_CONFIG": str(config), "SERVER_PORT": "7070"})
+    settings = Settings.load({"CHATBOX_CONFIG": str(config), "SERVER_PORT": "7070", **DEPLOYED})
     assert settings.port == 7070  # environment wins
     assert settings.prefix == "/chatbox" and settings.reconnect_timeout == 900.0
     assert settings.ws_allowed_origins == ["https://a.example.com", "https://b.example.com"]
@@ -150,6 +151,7 @@ def test_passwords_in_connection_urls_are_masked():
             "JWT_SECRET": STRONG,
             "MONGO_URI": "mongodb://admin:hunter2@db:27017/chat",
             "REDIS_URL": "redis://:s3cret@redis:6379/0",
+            "S3_BUCKET": "chat-files",
         }
     )
     masked = settings.masked()

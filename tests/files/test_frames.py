@@ -161,7 +161,9 @@ def test_ai_generated_file_is_stored_and_sent_with_its_url(server, connect):
     record = FileRecord.objects.get(id=received["file_id"])
     assert (record.owner, record.session, record.origin, record.mime) == ("alice", sid, "ai", "image/png")
     download = requests.get(
-        server.url + received["file_url"].removeprefix("/chat"), params={"token": token("alice")}, timeout=30
+        server.url + received["file_url"].removeprefix("/chat"),
+        headers={"Authorization": f"Bearer {token('alice')}"},
+        timeout=30,
     )
     assert (download.status_code, download.content) == (200, PNG)
     # Resume replays it as one complete frame with the same file.

@@ -335,6 +335,7 @@ def _tar() -> bytes:
 
 
 FTYP = b"\x00\x00\x00\x20ftyp"
+MP3_FRAME = b"\xff\xfb\x90\x64" + b"\x00" * 413  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes
 OOXML = "application/vnd.openxmlformats-officedocument."
 # (name, bytes, declared type, the type we answer)
 ACCEPTED = [
@@ -353,7 +354,7 @@ ACCEPTED = [
     ("table.csv", b"a,b\n1,2\n", "text/csv", "text/csv"),
     ("data.json", b'{"a": [1, 2]}', "application/json", "application/json"),
     ("song.mp3", b"ID3\x04\x00" + b"\x00" * 100, "audio/mpeg", "audio/mpeg"),
-    ("raw.mp3", b"\xff\xfb\x90\x64" + b"\x00" * 100, "audio/mpeg", "audio/mpeg"),
+    ("raw.mp3", MP3_FRAME * 2, "audio/mpeg", "audio/mpeg"),  # the sniffer wants a second frame where one ends
     ("note.wav", b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 100, "audio/wav", "audio/wav"),
     ("voice.webm", WEBM, "audio/webm", "audio/webm"),
     ("clip.webm", WEBM, "video/webm", "video/webm"),

@@ -9,7 +9,11 @@ from chatbox.models import Session
 
 from .conftest import provider
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+# A real 1x1 PNG image header (the sniffer checks its CRC), then filler.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    + bytes(range(256)) * 4
+)
 
 
 def download(server, file_url, user="carol"):
@@ -107,3 +111,23 @@ def test_files_the_user_sent_are_not_sent_back(dify_server, connect):
     client.send(type="user_message", content="What is in my picture?")
     client.reply()
     assert client.quiet() == [] and upstream.downloads == []
+
+
+def test_plain_http_to_a_name_that_is_not_internal_is_never_fetched(dify_server, connect):
+    """The rule for provider file URLs (https, or http to an internal host) is applied before any request.
+
+    ``127.1`` is no IP literal to ``ipaddress`` and has a dot, so the rule treats it as a public name and refuses
+    plain http to it; the resolver still maps it to loopback, so without the rule the fake would serve the file."""
+    upstream, server = dify_server()
+    url = upstream.serve("/files/chart.png", PNG, "image/png").replace("127.0.0.1", "127.1")
+    assert url.startswith("http://127.1:")
+    upstream.message_files = [{"url": url}]
+    client = connect("carol", target=server)
+    client.send(type="user_message", content="Draw something")
+    client.reply()
+    notice = client.recv()
+    assert (notice["type"], notice["content"]) == (
+        "notification",
+        "The assistant sent a file that was not kept: it could not be downloaded.",
+    )
+    assert upstream.downloads == []

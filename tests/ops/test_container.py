@@ -211,7 +211,8 @@ def test_create_secrets_generates_keys_the_service_accepts(tmp_path):
     assert secret["metadata"]["name"] == "chat-secrets"
     data = secret["data"]
     assert set(data) == {"JWT_SECRET", "ENCRYPTION_KEY", "SMTP_PASS"}, "empty answers must not become variables"
-    settings = Settings.load({"CHATBOX_ENV": "production", **data})
+    # MONGO_URI and S3_BUCKET come from the ConfigMap, not the Secret.
+    settings = Settings.load({"CHATBOX_ENV": "production", "MONGO_URI": "mongodb://m/chat", "S3_BUCKET": "b", **data})
     assert settings.smtp_password == "mail-pass" and len(settings.encryption_key.encode()) == 32
     assert data["JWT_SECRET"] not in result.stdout + result.stderr
 
