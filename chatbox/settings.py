@@ -301,7 +301,7 @@ SPECS: tuple[Spec, ...] = (
         "PUBLIC_RATE_LIMIT",
         "int",
         60,
-        "requests per minute per IP on public routes",
+        "requests per minute per IP on public routes (the shared view; never probes or the metrics scrape)",
         ("chatbox.public_rate_limit",),
     ),
     Spec(

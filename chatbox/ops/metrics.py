@@ -23,7 +23,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from chatbox.ops import bp
-from chatbox.ops.limits import client_ip, in_networks, public_limit
+from chatbox.ops.limits import client_ip, in_networks
 from chatbox.ops.logging import log_request, log_upgrade
 
 
@@ -157,10 +157,6 @@ def prometheus():
         response = jsonify(error="Insufficient permissions", code="FORBIDDEN")
         response.status_code = 403
         return response
-    return _scrape()
-
-
-@public_limit
-def _scrape():
+    # Never rate-limited (one Prometheus scrapes every pod); METRICS_ALLOWED_NETWORKS guards it instead.
     # The classic text format that every Prometheus understands (the Go service's content type).
     return Response(current_app.extensions["chatbox"].metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

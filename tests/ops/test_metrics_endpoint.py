@@ -74,7 +74,10 @@ def test_forwarded_header_from_an_untrusted_peer_is_ignored(make_server):
     assert status == 403
 
 
-def test_scrapes_share_the_public_rate_limit(make_server):
+def test_probes_and_scrapes_are_never_rate_limited(make_server):
+    """kubelet probes every pod on a node from the node's one address: 7 pods would exhaust 60 a minute."""
     server = make_server(public_rate_limit=2)
-    statuses = [http_get(server.url + "/metrics/prometheus")[0] for _ in range(3)]
-    assert statuses == [200, 200, 429]
+    for path in ("/healthz", "/readyz", "/metrics/prometheus"):
+        assert [http_get(server.url + path)[0] for _ in range(5)] == [200] * 5, path
+    # the public budget still holds for the public routes, and the probes above did not spend it
+    assert [http_get(server.url + "/shared/nope")[0] for _ in range(3)] == [404, 404, 429]
