@@ -1,6 +1,7 @@
 """Prometheus metrics with the Go service's names (ORIGINAL.md section 1.5.11) and the scrape endpoint.
 
-With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers) values are kept in files and summed on scrape.
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py keeps it only with several workers) values are kept in files and
+summed on scrape; a single process exports its own registry plus the process_* and python_* runtime metrics.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from chatbox.ops.logging import log_request, log_upgrade
 
 
 class Metrics:
-    """Every metric the service updates; one instance per app (its own registry)."""
+    """Every metric the service updates; one instance per app (its own registry).
+
+    Two of the Go service's names are not exported, because nothing here would ever move them: a scrape must not
+    show a flat zero that looks like health. ``chatbox_admin_messages_dropped``: no frame for an admin is dropped
+    (a socket or dashboard stream too slow to keep up is closed and resumes from its last seq).
+    ``chatbox_mongodb_operation_seconds``: store calls are not timed; readiness and the status page report MongoDB.
+    """
 
     def __init__(self):
         self.registry = CollectorRegistry()
@@ -51,9 +58,6 @@ class Metrics:
         self.takeovers = Counter("chatbox_admin_takeovers", "Admin takeovers", registry=r)
         self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
         self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
-        self.mongo_seconds = Histogram(
-            "chatbox_mongodb_operation_seconds", "MongoDB operations", ["operation"], registry=r
-        )
         self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
         self.socket_duration = Histogram(
             "chatbox_websocket_connection_duration_seconds",
@@ -71,7 +75,6 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
             registry=r,
         )
-        self.admin_dropped = Counter("chatbox_admin_messages_dropped", "Frames dropped for admin sinks", registry=r)
 
     def socket_opened(self) -> None:
         self.connections.inc()
