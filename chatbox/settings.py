@@ -389,6 +389,24 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("upload_max_size", "UPLOAD_MAX_SIZE", "size", 100 * 1000**2, "largest upload", ("upload.max_size",)),
     Spec(
+        "upload_spool_dir",
+        "UPLOAD_SPOOL_DIR",
+        "str",
+        "",
+        "folder where uploads wait while received and checked; empty = UPLOAD_DIR/.incoming on local disk, the "
+        "system temp folder with S3. In Kubernetes a volume sized for concurrent uploads x UPLOAD_MAX_SIZE",
+        ("upload.spool_dir",),
+    ),
+    Spec(
+        "upload_spool_size",
+        "UPLOAD_SPOOL_SIZE",
+        "size",
+        0,
+        "bytes the spool may hold at once (set it a little under the volume's sizeLimit); an upload that would not "
+        "fit is refused with 507; 0 = only the free disk space counts",
+        ("upload.spool_size",),
+    ),
+    Spec(
         "transcription_provider",
         "TRANSCRIPTION_PROVIDER",
         "str",
