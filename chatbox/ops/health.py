@@ -30,15 +30,13 @@ def mongo_ready(timeout: float = 2.0) -> bool:
         return False
 
 
-@bp.get("/readyz")
-def readyz():
-    services = current_app.extensions["chatbox"]
+def readiness(services) -> dict[str, dict]:
+    """Check every dependency once: {name: {"status": "ready" | "not ready", ...}} (also what the scrape reports)."""
     checks = {}
     if mongo_ready():
         checks["mongodb"] = {"status": "ready"}
     else:
         checks["mongodb"] = {"status": "not ready", "reason": "Database connectivity check failed"}
-        services.alert("database_unavailable", reason="readiness ping failed")
     checks["llm"] = {"status": "ready", "providers_count": len(services.providers.all())}
     if services.settings.redis_url:
         checks["redis"] = (
@@ -46,6 +44,15 @@ def readyz():
         )
     if services.lifecycle.draining:
         checks["shutdown"] = {"status": "not ready", "reason": "Shutting down"}
+    return checks
+
+
+@bp.get("/readyz")
+def readyz():
+    services = current_app.extensions["chatbox"]
+    checks = readiness(services)
+    if checks["mongodb"]["status"] != "ready":
+        services.alert("database_unavailable", reason="readiness ping failed")
     ready = all(check["status"] == "ready" for check in checks.values())
     response = jsonify(status="ready" if ready else "not ready", timestamp=_stamp(), checks=checks)
     response.status_code = 200 if ready else 503

@@ -21,6 +21,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from chatbox.ops import bp
@@ -39,6 +40,8 @@ class Metrics:
 
     def __init__(self):
         self.registry = CollectorRegistry()
+        # Values computed when scraped (readiness, dependency checks): the same in every worker, never summed.
+        self.live = CollectorRegistry(auto_describe=False)
         multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         gauge_mode = {"multiprocess_mode": "livesum"} if multi else {}
         r = self.registry
@@ -123,8 +126,8 @@ class Metrics:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
-            return generate_latest(registry)
-        return generate_latest(self.registry) + generate_latest(_RUNTIME)
+            return generate_latest(registry) + generate_latest(self.live)
+        return generate_latest(self.registry) + generate_latest(self.live) + generate_latest(_RUNTIME)
 
 
 # Process and interpreter metrics (CPU, memory, file descriptors, GC), as the Go service exported its runtime's.
@@ -133,7 +136,34 @@ for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
     _RUNTIME.register(_collector)
 
 
+class HealthCollector:
+    """``chatbox_ready`` (1 when /readyz would answer 200) and ``chatbox_dependency_up{dependency}`` (MongoDB, and
+    Redis when configured), checked at each scrape, so dashboards and alerts see what the probes see."""
+
+    def __init__(self, services):
+        self.services = services
+
+    def collect(self):
+        from chatbox.ops.health import readiness  # health imports this module's blueprint
+
+        checks = readiness(self.services)
+        up = GaugeMetricFamily(
+            "chatbox_dependency_up", "1 when the dependency answered its check", labels=["dependency"]
+        )
+        for name in ("mongodb", "redis"):
+            if name in checks:
+                up.add_metric([name], 1.0 if checks[name]["status"] == "ready" else 0.0)
+        yield up
+        ready = all(check["status"] == "ready" for check in checks.values())
+        yield GaugeMetricFamily(
+            "chatbox_ready", "1 when this pod's readiness check passes", value=1.0 if ready else 0.0
+        )
+
+
 def init_app(app) -> None:
+    services = app.extensions["chatbox"]
+    services.metrics.live.register(HealthCollector(services))
+
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()

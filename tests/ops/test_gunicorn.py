@@ -83,6 +83,8 @@ def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
     assert metric(scrape, "chatbox_websocket_connections_total") == count
     assert metric(scrape, "chatbox_messages_received_total") == count
     assert metric(scrape, "chatbox_sessions_created_total") == count
+    assert metric(scrape, "chatbox_ready") == 1  # scrape-time gauges come with the summed files, once
+    assert scrape.count("# TYPE chatbox_ready gauge") == 1
 
     for ws in sockets:
         ws.close()
