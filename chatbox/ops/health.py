@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import gevent
@@ -30,18 +31,32 @@ def mongo_ready(timeout: float = 2.0) -> bool:
         return False
 
 
+# Probes and scrapes are not rate-limited, and /readyz is reachable through the ingress: however often it is asked,
+# a pod pings MongoDB and Redis at most once per this many seconds.
+CHECK_INTERVAL = 1.0
+
+
+def _dependencies(services) -> tuple[bool, bool | None]:
+    """(MongoDB answered, Redis answered or None without Redis), at most CHECK_INTERVAL old."""
+    cache = current_app.extensions.setdefault("chatbox.dependency_checks", {})
+    now = time.monotonic()
+    if now - cache.get("at", float("-inf")) >= CHECK_INTERVAL:
+        redis = services.bus.ping() if services.settings.redis_url else None
+        cache.update(at=now, mongodb=mongo_ready(), redis=redis)
+    return cache["mongodb"], cache["redis"]
+
+
 def readiness(services) -> dict[str, dict]:
-    """Check every dependency once: {name: {"status": "ready" | "not ready", ...}} (also what the scrape reports)."""
+    """Check every dependency: {name: {"status": "ready" | "not ready", ...}} (also what the scrape reports)."""
+    mongodb, redis = _dependencies(services)
     checks = {}
-    if mongo_ready():
+    if mongodb:
         checks["mongodb"] = {"status": "ready"}
     else:
         checks["mongodb"] = {"status": "not ready", "reason": "Database connectivity check failed"}
     checks["llm"] = {"status": "ready", "providers_count": len(services.providers.all())}
-    if services.settings.redis_url:
-        checks["redis"] = (
-            {"status": "ready"} if services.bus.ping() else {"status": "not ready", "reason": "Redis ping failed"}
-        )
+    if redis is not None:
+        checks["redis"] = {"status": "ready"} if redis else {"status": "not ready", "reason": "Redis ping failed"}
     if services.lifecycle.draining:
         checks["shutdown"] = {"status": "not ready", "reason": "Shutting down"}
     return checks

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,19 @@ def test_redis_going_away_shows_in_the_scrape(make_server, tmp_path):
     finally:
         if redis.poll() is None:
             redis.kill()
+
+
+def test_dependencies_are_checked_at_most_once_a_second(make_server, monkeypatch):
+    """/readyz is public and never rate-limited: a flood of probes and scrapes must not become a flood of pings."""
+    pings = []
+    monkeypatch.setattr("chatbox.ops.health.mongo_ready", lambda: pings.append(1) or True)
+    server = make_server()
+    started = time.monotonic()
+    for _ in range(20):
+        assert http_get(server.url + "/readyz")[0] == 200
+        assert gauge(server, "chatbox_ready") == 1.0
+    assert 1 <= len(pings) <= int(time.monotonic() - started) + 1  # 40 asks, one ping per second at most
+    before = len(pings)
+    time.sleep(1.05)
+    assert http_get(server.url + "/readyz")[0] == 200
+    assert len(pings) == before + 1  # and a fresh one once the last is a second old
