@@ -74,7 +74,7 @@ def make_run(tmp_path):
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or accepted by the master while the worker still boots
         return False
 
 
