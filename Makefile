@@ -26,7 +26,9 @@ run: $(RUNTIME)
 	$(PY) -m chatbox
 
 ## Install what the tests need (Debian packages and the Python environment), then run the whole suite.
-test: install-system $(STAMP)
+## In that order even under -j: the venv needs python3-venv.
+test: install-system
+	$(MAKE) install
 	scripts/test.sh
 
 install-system:

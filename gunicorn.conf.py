@@ -9,7 +9,7 @@ must exceed preStop sleep + that.
 
 Runtime variables read here (not by chatbox.settings): WEB_CONCURRENCY (worker processes, default 1; more than one
 needs REDIS_URL and MONGO_URI) and PROMETHEUS_MULTIPROC_DIR (a writable folder; required when WEB_CONCURRENCY > 1 so
-/metrics/prometheus sums every worker).
+/metrics/prometheus sums every worker; ignored with one worker).
 """
 
 import glob
@@ -28,6 +28,11 @@ shared = os.environ.get("REDIS_URL") and os.environ.get("MONGO_URI")
 if workers > 1 and not shared and os.environ.get("CHATBOX_UNSHARED_WORKERS") != "1":
     single_worker_reason = f"WEB_CONCURRENCY={workers} needs REDIS_URL and MONGO_URI; running 1 worker"
     workers = 1
+# Multiprocess metrics only when there are several processes to sum: in that mode a scrape shows the files' sums
+# and nothing else, so one worker would lose its process_* and python_* metrics for no gain. Unset before the fork
+# so the worker's app sees the same.
+if workers == 1:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # HTTP requests need connections too: leave headroom above the socket cap.
 worker_connections = int(os.environ.get("MAX_CONNECTIONS", "10000")) + 200
 shutdown_timeout = parse_duration(os.environ.get("SHUTDOWN_TIMEOUT", "30s"))

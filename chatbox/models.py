@@ -122,13 +122,18 @@ class Notification(me.Document):
     summarized = me.BooleanField(db_field="summarized")
 
 
-# The five indexes of the Go service (ORIGINAL.md section 3.5), by name.
+# The five indexes of the Go service (ORIGINAL.md section 3.5), by name, then the sweeps' two.
 SESSION_INDEXES: dict[str, tuple[list[tuple[str, int]], dict]] = {
     "idx_user_id": ([("uid", ASCENDING)], {}),
     "idx_start_time": ([("ts", DESCENDING)], {}),
     "idx_admin_assisted": ([("adminAssisted", ASCENDING)], {}),
     "idx_user_start_time": ([("uid", ASCENDING), ("ts", DESCENDING)], {}),
     "idx_share_token": ([("shareToken", ASCENDING)], {"unique": True, "sparse": True}),
+    # Ours, not Go's: the sweeps every pod runs every 30 s would otherwise scan the whole collection. The reaper
+    # asks for open sessions (endTs null) idle since a cutoff; the escalation sweep for open help requests older
+    # than a cutoff. Equality keys first, the range last, so each sweep reads only the sessions it may act on.
+    "idx_open_last_activity": ([("endTs", ASCENDING), ("lastActivity", ASCENDING)], {}),
+    "idx_open_help": ([("helpRequested", ASCENDING), ("endTs", ASCENDING), ("helpTs", ASCENDING)], {}),
 }
 
 

@@ -75,6 +75,13 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r} (use true or false)")
 
 
+def parse_auto_bool(text: Any) -> bool | str:
+    """Return "auto" for "auto" or empty, else the boolean (for settings whose default is decided at run time)."""
+    if isinstance(text, bool):
+        return text
+    return "auto" if str(text).strip().lower() in ("", "auto") else parse_bool(text)
+
+
 def parse_list(text: Any) -> list[str]:
     if isinstance(text, (list, tuple)):
         return [str(item).strip() for item in text if str(item).strip()]
@@ -93,6 +100,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "int": lambda v: int(str(v).strip()),
     "float": lambda v: float(str(v).strip()),
     "bool": parse_bool,
+    "auto_bool": parse_auto_bool,
     "duration": parse_duration,
     "size": parse_size,
     "list": parse_list,
@@ -302,7 +310,7 @@ SPECS: tuple[Spec, ...] = (
         "PUBLIC_RATE_LIMIT",
         "int",
         60,
-        "requests per minute per IP on public routes",
+        "requests per minute per IP on public routes (the shared view; never probes or the metrics scrape)",
         ("chatbox.public_rate_limit",),
     ),
     Spec(
@@ -398,6 +406,24 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("upload_max_size", "UPLOAD_MAX_SIZE", "size", 100 * 1000**2, "largest upload", ("upload.max_size",)),
     Spec(
+        "upload_spool_dir",
+        "UPLOAD_SPOOL_DIR",
+        "str",
+        "",
+        "folder where uploads wait while received and checked; empty = UPLOAD_DIR/.incoming on local disk, the "
+        "system temp folder with S3. In Kubernetes a volume sized for concurrent uploads x UPLOAD_MAX_SIZE",
+        ("upload.spool_dir",),
+    ),
+    Spec(
+        "upload_spool_size",
+        "UPLOAD_SPOOL_SIZE",
+        "size",
+        0,
+        "bytes the spool may hold at once (set it a little under the volume's sizeLimit); an upload that would not "
+        "fit is refused with 507; 0 = only the free disk space counts",
+        ("upload.spool_size",),
+    ),
+    Spec(
         "transcription_provider",
         "TRANSCRIPTION_PROVIDER",
         "str",
@@ -454,7 +480,15 @@ SPECS: tuple[Spec, ...] = (
         ("mail.smtp_password",),
         secret=True,
     ),
-    Spec("smtp_tls", "SMTP_TLS", "bool", True, "STARTTLS", ("mail.smtp_tls",)),
+    Spec(
+        "smtp_tls",
+        "SMTP_TLS",
+        "auto_bool",
+        "auto",
+        "STARTTLS: auto uses it when the server offers it and requires it when SMTP_USER is set; true requires it; "
+        "false never uses it (refused with SMTP_USER unless SMTP_HOST is this host)",
+        ("mail.smtp_tls",),
+    ),
     Spec("smtp_ssl", "SMTP_SSL", "bool", False, "implicit TLS", ("mail.smtp_ssl",)),
     Spec(
         "sms_account_sid",
@@ -686,6 +720,7 @@ class Settings:
             _check_jwt_secret(self.jwt_secret)
         elif not self.jwt_secret:
             raise SettingsError("JWT_SECRET is required (development mode generates one: use `make run`)")
+        _check_smtp(self)
         ids = [p.id for p in self.providers]
         for provider in self.providers:
             if provider.fallback == provider.id:
@@ -700,6 +735,15 @@ class Settings:
                 f"LLM_DEFAULT_MODEL {self.llm_default_model!r} is not a configured provider id "
                 f"(configured: {', '.join(ids) or 'none'})"
             )
+
+
+def _check_smtp(settings: Settings) -> None:
+    clear = settings.smtp_tls is False and not settings.smtp_ssl
+    if clear and settings.smtp_user and settings.smtp_host not in ("localhost", "127.0.0.1", "::1"):
+        raise SettingsError(
+            "SMTP_TLS=false with SMTP_USER would send SMTP_PASSWORD in clear to "
+            f"{settings.smtp_host}: leave SMTP_TLS unset (STARTTLS) or use SMTP_SSL=true"
+        )
 
 
 def _env_of(name: str) -> str:

@@ -39,7 +39,7 @@ RUNTIME_VARS = {
         "(unset; /tmp/prometheus in the image)",
         (
             "writable folder where each worker keeps its metrics so a scrape sums all workers; "
-            "emptied when gunicorn starts"
+            "emptied when gunicorn starts; ignored (unset) with one worker, which then also exports process_* metrics"
         ),
     ),
 }

@@ -7,6 +7,7 @@ Refusals happen before the upgrade with plain-text bodies, as the Go service ans
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Response, current_app, g, request
 from flask_sock import Sock
@@ -119,6 +120,7 @@ def chat_socket(ws):
     conn.id = g.socket_id
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
+    opened = time.monotonic()
     try:
         _serve(services, conn, ws)
     except ConnectionClosed:
@@ -134,7 +136,7 @@ def chat_socket(ws):
         )
     finally:
         services.hub.connections.discard(conn)
-        services.metrics.socket_closed()
+        services.metrics.socket_closed(time.monotonic() - opened)
         try:
             services.chat.close(conn)
             services.bus.slot_release("user:" + conn.identity.user_id, conn.id)

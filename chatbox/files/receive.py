@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -43,12 +44,16 @@ class Received:
     sha256: str
     mime: str
     fields: dict[str, str] = field(default_factory=dict)
+    on_discard: Callable[[], None] | None = None  # gives the spool reservation back
 
     def discard(self) -> None:
         try:
             os.remove(self.path)
         except FileNotFoundError:
             pass
+        release, self.on_discard = self.on_discard, None
+        if release is not None:
+            release()
 
 
 def boundary_of(content_type: str) -> bytes:

@@ -21,6 +21,7 @@ from chatbox.files.links import signed_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
+from chatbox.files.spool import Spool
 from chatbox.integrations.files import FileStore
 from chatbox.ops.http import ApiError
 
@@ -37,6 +38,7 @@ def _utcnow() -> datetime:
 class FileService:
     def __init__(self, settings, store: FileStore, sessions, hub):
         self.settings, self.store, self.sessions, self.hub = settings, store, sessions, hub
+        self.spool = Spool(settings.upload_spool_dir or store.spool_dir(), settings.upload_spool_size)
         self.prefix = settings.prefix
         self._own_url = re.compile(re.escape(self.prefix) + r"/files/([0-9a-f]{32})")
 
@@ -47,8 +49,19 @@ class FileService:
         return f"{self.prefix}/files/{file_id}"
 
     def receive(self, stream, content_type: str, content_length: int | None) -> Received:
-        """Read and check an upload body into a temp file. Raises Refused (see receive.receive)."""
-        return receive(stream, content_type, content_length, self.store.spool_dir(), self.settings.upload_max_size)
+        """Read and check an upload body into a temp file, its size reserved in the spool until it is discarded.
+
+        Raises Refused (see receive.receive), 507 before reading anything when the spool cannot hold it.
+        """
+        limit = self.settings.upload_max_size
+        size = self.spool.reserve(min(content_length, limit) if content_length is not None else limit)
+        try:
+            received = receive(stream, content_type, content_length, self.spool.folder, limit)
+        except BaseException:
+            self.spool.release(size)
+            raise
+        received.on_discard = lambda: self.spool.release(size)
+        return received
 
     def keep(self, identity, received: Received) -> FileRecord:
         """Store a checked upload for its sender. Raises Refused(404) for a session the sender may not use."""
@@ -76,7 +89,7 @@ class FileService:
         inspector = Inspector(name, declared)
         inspector.feed(data)
         mime = inspector.finish()
-        with tempfile.NamedTemporaryFile(dir=self.store.spool_dir(), prefix="generated-", delete=False) as handle:
+        with tempfile.NamedTemporaryFile(dir=self.spool.folder, prefix="generated-", delete=False) as handle:
             handle.write(data)
         received = Received(handle.name, name, len(data), hashlib.sha256(data).hexdigest(), mime)
         try:

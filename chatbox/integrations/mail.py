@@ -1,7 +1,7 @@
 """Sending e-mail: one small interface, and the outbox that stands in when no SMTP server is configured.
 
-``smtp_mail.py`` is the real adapter (flask-mail). The outbox writes each message as one JSON log line and keeps
-the last few in memory, so ``make run`` on a bare machine shows what would have been sent.
+``smtp_mail.py`` is the real adapter (smtplib, STARTTLS negotiated). The outbox writes each message as one JSON log
+line and keeps the last few in memory, so ``make run`` on a bare machine shows what would have been sent.
 """
 
 from __future__ import annotations

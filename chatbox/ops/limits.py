@@ -47,7 +47,7 @@ def _limited(retry: float, with_ms: bool):
 
 
 def public_limit(view):
-    """One per-IP budget shared by the public routes (shared view, probes, metrics)."""
+    """One per-IP budget shared by the public routes (the shared view); never on probes or the scrape."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):

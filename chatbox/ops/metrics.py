@@ -1,6 +1,7 @@
 """Prometheus metrics with the Go service's names (ORIGINAL.md section 1.5.11) and the scrape endpoint.
 
-With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers) values are kept in files and summed on scrape.
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py keeps it only with several workers) values are kept in files and
+summed on scrape; a single process exports its own registry plus the process_* and python_* runtime metrics.
 """
 
 from __future__ import annotations
@@ -20,20 +21,29 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from chatbox.ops import bp
-from chatbox.ops.limits import client_ip, in_networks, public_limit
+from chatbox.ops.limits import client_ip, in_networks
 from chatbox.ops.logging import log_request, log_upgrade
 from chatbox.store_calls import StoreCallsCollector
 
 
 class Metrics:
-    """Every metric the service updates; one instance per app (its own registry)."""
+    """Every metric the service updates; one instance per app (its own registry).
+
+    Two of the Go service's names are not exported, because nothing here would ever move them: a scrape must not
+    show a flat zero that looks like health. ``chatbox_admin_messages_dropped``: no frame for an admin is dropped
+    (a socket or dashboard stream too slow to keep up is closed and resumes from its last seq).
+    ``chatbox_mongodb_operation_seconds``: store calls are not timed; readiness and the status page report MongoDB.
+    """
 
     def __init__(self):
         self.registry = CollectorRegistry()
         self.registry.register(StoreCallsCollector())
+        # Values computed when scraped (readiness, dependency checks): the same in every worker, never summed.
+        self.live = CollectorRegistry(auto_describe=False)
         multi = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         gauge_mode = {"multiprocess_mode": "livesum"} if multi else {}
         r = self.registry
@@ -53,9 +63,6 @@ class Metrics:
         self.takeovers = Counter("chatbox_admin_takeovers", "Admin takeovers", registry=r)
         self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
         self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
-        self.mongo_seconds = Histogram(
-            "chatbox_mongodb_operation_seconds", "MongoDB operations", ["operation"], registry=r
-        )
         self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
         self.socket_duration = Histogram(
             "chatbox_websocket_connection_duration_seconds",
@@ -73,7 +80,6 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
             registry=r,
         )
-        self.admin_dropped = Counter("chatbox_admin_messages_dropped", "Frames dropped for admin sinks", registry=r)
 
     def socket_opened(self) -> None:
         self.connections.inc()
@@ -122,8 +128,8 @@ class Metrics:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
-            return generate_latest(registry)
-        return generate_latest(self.registry) + generate_latest(_RUNTIME)
+            return generate_latest(registry) + generate_latest(self.live)
+        return generate_latest(self.registry) + generate_latest(self.live) + generate_latest(_RUNTIME)
 
 
 # Process and interpreter metrics (CPU, memory, file descriptors, GC), as the Go service exported its runtime's.
@@ -132,7 +138,34 @@ for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
     _RUNTIME.register(_collector)
 
 
+class HealthCollector:
+    """``chatbox_ready`` (1 when /readyz would answer 200) and ``chatbox_dependency_up{dependency}`` (MongoDB, and
+    Redis when configured), checked at each scrape, so dashboards and alerts see what the probes see."""
+
+    def __init__(self, services):
+        self.services = services
+
+    def collect(self):
+        from chatbox.ops.health import readiness  # health imports this module's blueprint
+
+        checks = readiness(self.services)
+        up = GaugeMetricFamily(
+            "chatbox_dependency_up", "1 when the dependency answered its check", labels=["dependency"]
+        )
+        for name in ("mongodb", "redis"):
+            if name in checks:
+                up.add_metric([name], 1.0 if checks[name]["status"] == "ready" else 0.0)
+        yield up
+        ready = all(check["status"] == "ready" for check in checks.values())
+        yield GaugeMetricFamily(
+            "chatbox_ready", "1 when this pod's readiness check passes", value=1.0 if ready else 0.0
+        )
+
+
 def init_app(app) -> None:
+    services = app.extensions["chatbox"]
+    services.metrics.live.register(HealthCollector(services))
+
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()
@@ -159,10 +192,6 @@ def prometheus():
         response = jsonify(error="Insufficient permissions", code="FORBIDDEN")
         response.status_code = 403
         return response
-    return _scrape()
-
-
-@public_limit
-def _scrape():
+    # Never rate-limited (one Prometheus scrapes every pod); METRICS_ALLOWED_NETWORKS guards it instead.
     # The classic text format that every Prometheus understands (the Go service's content type).
     return Response(current_app.extensions["chatbox"].metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or replace) the Secret chat-secrets without writing secrets to disk.
-# Generates JWT_SECRET (openssl rand -base64 48) and ENCRYPTION_KEY (openssl rand -hex 16: 32 characters, used as
-# raw bytes for AES-256-GCM) unless they are already set in the environment; asks for the rest (empty = unused).
+# Generates JWT_SECRET (openssl rand -hex 32, drawn again while it contains a pattern production refuses) and
+# ENCRYPTION_KEY (openssl rand -hex 16: 32 characters, used as raw bytes for AES-256-GCM) unless they are already
+# set in the environment; asks for the rest (empty = unused).
 # Usage: NAMESPACE=chatbox ./create-secrets.sh      (non-interactive: export the variables and set BATCH=1)
 set -euo pipefail
 NAMESPACE="${NAMESPACE:-chatbox}"
@@ -9,7 +10,21 @@ KUBECTL="${KUBECTL:-kubectl}"
 
 command -v openssl >/dev/null || { echo "openssl is required" >&2; exit 1; }
 
-JWT_SECRET="${JWT_SECRET:-$(openssl rand -base64 48 | tr -d '\n')}"
+# The service refuses a JWT_SECRET containing any of these (chatbox/settings.py WEAK_SECRET_PATTERNS; a test keeps
+# the two lists equal). Random text contains one now and then ("12345" about once in 17,000 hex secrets).
+WEAK_PATTERNS="secret test password admin changeme default example demo 12345 placeholder"
+strong_jwt_secret() {
+  local candidate pattern
+  while :; do
+    candidate="$(openssl rand -hex 32)"
+    for pattern in $WEAK_PATTERNS; do
+      case "$candidate" in *"$pattern"*) continue 2 ;; esac
+    done
+    printf '%s' "$candidate"
+    return
+  done
+}
+JWT_SECRET="${JWT_SECRET:-$(strong_jwt_secret)}"
 ENCRYPTION_KEY="${ENCRYPTION_KEY:-$(openssl rand -hex 16)}"
 if [ "${#ENCRYPTION_KEY}" -ne 32 ]; then
   echo "ENCRYPTION_KEY must be exactly 32 characters (got ${#ENCRYPTION_KEY}); generate one with: openssl rand -hex 16" >&2

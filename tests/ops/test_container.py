@@ -1,4 +1,4 @@
-"""Dockerfile, .dockerignore, docker-compose.yml and create-secrets.sh, checked without Docker or a cluster.
+"""Dockerfile, .dockerignore and create-secrets.sh, checked without Docker or a cluster (compose: test_compose.py).
 
 Docker cannot run on this machine: these tests parse the files and check them against what the service needs and
 what the deployment guide promises; the command the image runs is the one test_gunicorn.py starts.
@@ -13,9 +13,6 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
-import yaml
 
 from chatbox.settings import Settings
 from ops.conftest import GUNICORN_COMMAND
@@ -110,67 +107,6 @@ def test_the_probe_reports_health_of_a_running_server(server):
         timeout=30,
     )
     assert result.returncode == 1 and "unreachable" in result.stdout
-
-
-# --- docker-compose.yml ----------------------------------------------------------------------------------------
-
-
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def interpolate(value: str, environ: dict) -> str:
-    """docker-compose's ${NAME:-default} substitution."""
-    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: environ.get(m.group(1)) or m.group(2), str(value))
-
-
-def chatbox_env(**environ) -> dict:
-    return {key: interpolate(value, environ) for key, value in compose()["services"]["chatbox"]["environment"].items()}
-
-
-@pytest.mark.parametrize(
-    "service,ports",
-    [
-        ("chatbox", ["8080:8080"]),
-        ("minio", ["9000:9000", "9001:9001"]),
-        ("mailhog", ["1025:1025", "8025:8025"]),
-        ("mongodb", ["27017:27017"]),
-        ("redis", ["6379:6379"]),
-    ],
-)
-def test_compose_exposes_the_guide_access_points(service, ports):
-    assert compose()["services"][service]["ports"] == ports
-
-
-def test_compose_wires_the_service_to_its_neighbours():
-    env = chatbox_env()
-    assert env["MONGO_URI"] == "mongodb://admin:password@mongodb:27017/chat?authSource=admin"
-    assert env["REDIS_URL"].startswith("redis://redis:6379")
-    assert env["S3_ENDPOINT"] == "http://minio:9000" and env["S3_BUCKET"] == "chat-files"
-    assert (env["SMTP_HOST"], env["SMTP_PORT"]) == ("mailhog", "1025")
-    assert env["CHATBOX_PATH_PREFIX"] == "/chat" and env["SERVER_PORT"] == "8080"
-    services = compose()["services"]
-    assert services["minio"]["environment"] == {"MINIO_ROOT_USER": "minioadmin", "MINIO_ROOT_PASSWORD": "minioadmin"}
-    assert "mc mb --ignore-existing local/chat-files" in " ".join(services["minio-setup"]["command"])
-    assert services["chatbox"]["depends_on"]["minio-setup"] == {"condition": "service_completed_successfully"}
-    assert services["mongodb"]["environment"]["MONGO_INITDB_DATABASE"] == "chat"
-
-
-def test_compose_keeps_state_only_in_named_volumes():
-    """`docker-compose down -v` removes named volumes; a bind mount would leave files behind."""
-    declared = set(compose()["volumes"])
-    for name, service in compose()["services"].items():
-        for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
-            assert source in declared, f"{name} mounts {source}, which `down -v` would not remove"
-
-
-@pytest.mark.parametrize("mode", ["development", "production"])
-def test_compose_settings_pass_the_service_checks(mode):
-    env = chatbox_env(CHATBOX_ENV=mode)
-    settings = Settings.load(env)
-    assert settings.env == mode and len(settings.encryption_key) == 32
-    assert [p.id for p in settings.providers] == ["demo"]
 
 
 # --- create-secrets.sh -----------------------------------------------------------------------------------------

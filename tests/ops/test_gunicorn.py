@@ -83,6 +83,8 @@ def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
     assert metric(scrape, "chatbox_websocket_connections_total") == count
     assert metric(scrape, "chatbox_messages_received_total") == count
     assert metric(scrape, "chatbox_sessions_created_total") == count
+    assert metric(scrape, "chatbox_ready") == 1  # scrape-time gauges come with the summed files, once
+    assert scrape.count("# TYPE chatbox_ready gauge") == 1
 
     for ws in sockets:
         ws.close()
@@ -93,6 +95,17 @@ def test_two_workers_sum_their_metrics(start_gunicorn, redis_url, tmp_path):
         20,
         "the gauge to fall back to 0",
     )
+
+
+def test_one_worker_exports_process_metrics_even_with_the_images_multiproc_dir(start_gunicorn, tmp_path):
+    # The image sets PROMETHEUS_MULTIPROC_DIR for every run; with one worker it must not switch the scrape to the
+    # files' sums, which carry no process_* or python_* metrics.
+    server = start_gunicorn(WEB_CONCURRENCY=1, PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom")
+    scrape = http_get(server.url + "/metrics/prometheus")[1].decode()
+    assert metric(scrape, "process_resident_memory_bytes") > 0
+    assert metric(scrape, "process_open_fds") > 0
+    assert "python_gc_collections_total" in scrape
+    assert metric(scrape, "chatbox_websocket_connections_total") == 0
 
 
 def _opening_pids(server, expected: int) -> set[int]:
