@@ -40,6 +40,7 @@ class Window:
         self.chunks = self.admin_chunks = self.replies = self.errors = 0
         self.first: list[float] = []
         self.full: list[float] = []
+        self.gaps: list[float] = []  # ms between consecutive chunks of one reply (with --gaps)
         self.snapshot: dict = {}
 
     @property
@@ -89,9 +90,9 @@ def token(secret: str, user_id: str, admin: bool = False) -> str:
     return sign_token(secret, user_id, ["admin"] if admin else [], name=user_id)
 
 
-async def read_reply(conn, win: Window, sent: float) -> str:
-    """Read one reply's frames up to ``done``; return the session id seen. Counts chunks."""
-    first, sid = None, ""
+async def read_reply(conn, win: Window, sent: float, gaps: bool = False) -> str:
+    """Read one reply's frames up to ``done``; return the session id seen. Counts chunks (and their gaps)."""
+    first, sid, last = None, "", None
     while True:
         raw = await conn.recv()
         if raw is None:
@@ -111,8 +112,12 @@ async def read_reply(conn, win: Window, sent: float) -> str:
             win.record(sent, first, time.monotonic())
             return sid
         if meta.get("streaming") == "true":
-            first = first or time.monotonic()
+            now = time.monotonic()
+            first = first or now
             win.chunks += 1
+            if gaps and last is not None and win.t0 <= last and now <= win.t1:
+                win.gaps.append((now - last) * 1000)
+            last = now
 
 
 async def watch(conn, win: Window) -> None:
@@ -138,7 +143,7 @@ async def chat_user(args, slot: int, win: Window) -> None:
                 break
             sent = time.monotonic()
             conn.send(message)
-            sid = await read_reply(conn, win, sent)
+            sid = await read_reply(conn, win, sent, args.gaps)
             if args.admins and admin is None and sid:
                 admin_token = token(secret, f"bench-{args.tag}-admin{slot}", admin=True)
                 admin = await connect(f"{args.url}?token={admin_token}&session_id={sid}")
@@ -149,6 +154,26 @@ async def chat_user(args, slot: int, win: Window) -> None:
             admin.close()
             await asyncio.wait_for(watcher, 10)
         generation += 1
+
+
+async def store_calls(url: str | None) -> dict | None:
+    """The app's store call totals (chatbox_store_calls_total) from its Prometheus endpoint, or None."""
+    if not url:
+        return None
+
+    def scrape() -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        totals = {}
+        for line in text.splitlines():
+            if line.startswith("chatbox_store_calls_total{"):
+                kind = line.split('kind="', 1)[1].split('"', 1)[0]
+                totals[kind] = float(line.rsplit(" ", 1)[1])
+        return totals
+
+    return await asyncio.get_running_loop().run_in_executor(None, scrape)
 
 
 # --- window runner -----------------------------------------------------------------------------------------------
@@ -171,6 +196,7 @@ async def measure(args, user) -> dict:
     async def clock():
         await asyncio.sleep(max(win.t0 - time.monotonic(), 0))
         win.snapshot.update(chunks=win.chunks, admin=win.admin_chunks, replies=win.replies, errors=win.errors)
+        store = await store_calls(args.metrics_url)
         cpu = CpuWindow(pids)
         await asyncio.sleep(max(win.t1 - time.monotonic(), 0))
         win.snapshot["cpu"] = cpu.stop(args.duration)
@@ -180,6 +206,9 @@ async def measure(args, user) -> dict:
             "replies": win.replies,
             "errors": win.errors,
         }
+        after = await store_calls(args.metrics_url)
+        if store and after:
+            win.snapshot["store"] = {kind: after[kind] - store[kind] for kind in after}
 
     await asyncio.gather(clock(), *users)
     start, end, seconds = win.snapshot, win.snapshot["end"], args.duration
@@ -198,6 +227,11 @@ async def measure(args, user) -> dict:
     result["frames_per_s"] = round(result["chunks_per_s"] + result["admin_chunks_per_s"], 1)
     cpu = result.get("server_cpu_pct") or 0
     result["frames_per_server_cpu_s"] = round(result["frames_per_s"] * 100 / cpu, 1) if cpu else None
+    if args.gaps:
+        result.update(gap_p50_ms=percentile(win.gaps, 0.5), gap_p99_ms=percentile(win.gaps, 0.99))
+    if "store" in win.snapshot:
+        replies = end["replies"] - start["replies"]
+        result["store_calls"] = {**win.snapshot["store"], "replies": replies}
     if is_open:
         result.update(open_loop.figures(win, percentile))
     if "first_error" in win.snapshot:
@@ -304,6 +338,8 @@ def parse_args(argv=None):
     parser.add_argument("--deflate", action="store_true", help="hold: offer permessage-deflate like a browser")
     parser.add_argument("--ramp", type=lambda v: [int(x) for x in v.split(",")], default=[1000])
     parser.add_argument("--answer-timeout", type=float, default=2.0)
+    parser.add_argument("--gaps", type=int, default=0, help="chat: record the gaps between a reply's chunks")
+    parser.add_argument("--metrics-url", help="chat: the app's Prometheus URL, to count store calls in the window")
     return parser.parse_args(argv)
 
 

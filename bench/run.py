@@ -19,6 +19,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,7 +39,7 @@ def demo_words() -> int:
     return len(DemoProvider.reply_for([Turn("user", "hi")]).split(" "))
 
 
-def app_env(secret: str, provider_url: str | None) -> dict[str, str]:
+def app_env(secret: str, provider_url: str | None, chunk_delay: str = "0") -> dict[str, str]:
     env = {
         **base_env(),
         "CHATBOX_ENV": "test",
@@ -46,7 +47,7 @@ def app_env(secret: str, provider_url: str | None) -> dict[str, str]:
         "ENCRYPTION_KEY": secrets.token_hex(16),
         "MAX_CONNECTIONS": "20000",
         "RATE_LIMIT": "100000000",
-        "DEMO_CHUNK_DELAY": "0",
+        "DEMO_CHUNK_DELAY": chunk_delay,
         "MONGO_URI": os.environ.get("BENCH_MONGO_URL", ""),
         "MONGO_DATABASE": "chatbox_bench",
     }
@@ -147,15 +148,30 @@ def fresh_apps(runner: Runner, llm_port: int):
     return demo, http
 
 
+def seeded_app(runner: Runner):
+    """One app over 10,000 stored sessions (100,000 messages) for the whole run (S2); None with a real MongoDB."""
+    if os.environ.get("BENCH_MONGO_URL"):
+        return None
+    env = {**app_env(runner.secret, None), "PYTHONPATH": BENCH}
+    server = runner.stack.gunicorn("app-seeded", "seeded_app:app", env, pythonpath=BENCH)
+    server.wait_ready("/chat/healthz", timeout=120)
+    return server
+
+
 def throughput_rounds(runner: Runner, bare, llm_port: int) -> list[dict]:
     a, rounds = runner.args, []
     bare_url = f"ws://127.0.0.1:{bare.port}/ws"
+    seeded = seeded_app(runner)
     for number in range(1, a.rounds + 1):
         print(f"round {number}/{a.rounds}", file=sys.stderr, flush=True)
         demo, http = fresh_apps(runner, llm_port)
         demo_url, http_url = (f"ws://127.0.0.1:{s.port}/chat/ws" for s in (demo, http))
         windows = {"bare_stream": runner.window("stream", bare, bare_url, a.conns)}
         windows["demo_chat"] = runner.window("chat", demo, demo_url, a.conns)
+        if seeded is not None:
+            windows["seeded_chat"] = runner.window("chat", seeded, f"ws://127.0.0.1:{seeded.port}/chat/ws", a.conns)
+        metrics = f"http://127.0.0.1:{demo.port}/chat/metrics/prometheus"
+        windows["demo_steady"] = runner.window("chat", demo, demo_url, a.conns, per_session=10**6, metrics_url=metrics)
         windows["demo_open"] = open_loop_window(runner, demo, demo_url, windows["demo_chat"])
         windows["http_chat"] = runner.window("chat", http, http_url, a.conns)
         windows["demo_chat_admin"] = runner.window("chat", demo, demo_url, a.conns, admins=1)
@@ -165,7 +181,46 @@ def throughput_rounds(runner: Runner, bare, llm_port: int) -> list[dict]:
         rounds.append(windows)
         for server in (demo, http):
             runner.stack.release(server)
+    if seeded is not None:
+        runner.stack.release(seeded)
     return rounds
+
+
+def capacity_ramp(runner: Runner) -> dict:
+    """C1: users each chatting with a model that streams 50 tokens/s; the most one worker holds with the p99 gap
+    between a reply's chunks under 100 ms. Steps up until a step misses (each step: a fresh app)."""
+    steps = []
+    for users in runner.args.users:
+        app = runner.stack.gunicorn(f"app-c1-{users}", "wsgi:app", app_env(runner.secret, None, "0.02"))
+        app.wait_ready("/chat/healthz")
+        window = runner.window("chat", app, f"ws://127.0.0.1:{app.port}/chat/ws", users, gaps=1)
+        runner.stack.release(app)
+        steps.append({"users": users, **{k: window.get(k) for k in CAPACITY_KEYS}})
+        if not isinstance(window.get("gap_p99_ms"), (int, float)) or window["gap_p99_ms"] >= GAP_LIMIT_MS:
+            break
+    return {"steps": steps, "gap_limit_ms": GAP_LIMIT_MS}
+
+
+CAPACITY_KEYS = ("gap_p50_ms", "gap_p99_ms", "first_p99_ms", "replies_per_s", "chunks_per_s", "errors", "error")
+GAP_LIMIT_MS = 100.0
+
+
+def profile_window(runner: Runner) -> dict:
+    """Where the worker's time goes under the demo_chat load: py-spy samples of a fresh demo app (not measured)."""
+    import profile as spy
+
+    app = runner.stack.gunicorn("app-profile", "wsgi:app", app_env(runner.secret, None))
+    app.wait_ready("/chat/healthz")
+    result: dict = {}
+    sampler = threading.Thread(target=lambda: result.update(spy.record(app.worker, runner.args.duration)), daemon=True)
+    a = runner.args
+    extra = ["--conns", str(a.conns), "--warmup", "1", "--duration", str(a.duration + 1), "--k", str(a.k)]
+    url = f"ws://127.0.0.1:{app.port}/chat/ws"
+    threading.Timer(1.0, sampler.start).start()
+    runner.client("chat", app, url, *extra, seconds=a.duration + 2)
+    sampler.join(a.duration + 40)
+    runner.stack.release(app)
+    return result
 
 
 def memory_ramps(runner: Runner, nofile: int) -> dict:
@@ -213,12 +268,19 @@ def parse_args(argv=None):
         type=lambda v: [int(x) for x in v.split(",")],
         help="idle ramp steps (default 1000,5000,10000; quick 1000)",
     )
+    parser.add_argument(
+        "--users",
+        type=lambda v: [int(x) for x in v.split(",")],
+        help="C1 steps, users chatting at 50 tokens/s (default 100,200,300,400,500,600; quick 100,300,500)",
+    )
+    parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy window")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal fails")
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.latency_duration = min(args.duration, 2.0) if args.quick else args.duration
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.hold = args.hold or ([1000] if args.quick else [1000, 5000, 10000])
+    args.users = args.users or ([100, 300, 500] if args.quick else [100, 200, 300, 400, 500, 600])
     args.k = demo_words()
     return args
 
@@ -227,7 +289,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     nofile = raise_nofile()
     secret = secrets.token_hex(32)
-    stack = Stack(budget=1800 + args.rounds * 8 * (args.duration + 10))
+    stack = Stack(budget=2400 + args.rounds * 10 * (args.duration + 10))
     # SIGTERM (a CI job being cancelled) unwinds like Ctrl-C, so the finally below stops every server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
@@ -240,13 +302,16 @@ def main(argv=None) -> int:
         runner.llm_pid = llm.pid
         rounds = throughput_rounds(runner, bare, llm_port)
         stack.release(bare)
+        capacity = capacity_ramp(runner)
         memory = memory_ramps(runner, nofile)
+        profile = profile_window(runner) if args.profile else {"skipped": "--no-profile"}
     finally:
         stack.close()
     document = {
         **facts,
         "seconds": round(time.time() - started, 1),
-        **summarize(rounds, memory, args),
+        **summarize(rounds, memory, args, capacity),
+        "profile": profile,
     }
     print(table(document))
     if not args.quiet:

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GOAL_IDS = ("G1", "G1'", "G2", "G3", "G3'", "G5", "M2/G6", "G4")
+GOAL_IDS = ("G1", "G1'", "G2", "G3", "G3'", "G5", "M2/G6", "G4", "S1", "S2", "C1")
 THROUGHPUT = {  # goal figure -> (app window, bare window, app key, bare key)
     "chat chunks/s, demo model (in-process)": ("demo_chat", "bare_stream", "chunks_per_s", "chunks_per_s"),
     "chat chunks/s, HTTP fake LLM (openai SDK)": ("http_chat", "bare_stream", "chunks_per_s", "chunks_per_s"),
@@ -50,6 +50,8 @@ def report(tmp_path_factory):
         "2",
         "--hold",
         "40",
+        "--users",
+        "3,6",
         "--json",
         str(out),
         "--quiet",
@@ -156,3 +158,43 @@ def test_context_names_machine_and_store(report):
     assert document["machine"]["nproc"] >= 1 and document["machine"]["ulimit_n"] > 0
     assert document["settings"]["store"].startswith(("mongomock", "MongoDB"))
     assert document["settings"]["k"] > 1
+
+
+def test_store_calls_are_counted_per_exchange_from_the_apps_own_counter(report):
+    document, _ = report
+    rows = {(row["id"], row["figure"].split()[1]): row for row in document["goals"] if row["id"] == "S1"}
+    for kind in ("read", "write"):
+        per_round = []
+        for windows in document["rounds"]:
+            calls = windows["demo_steady"]["store_calls"]
+            assert calls["replies"] > 0 and is_number(calls[kind]), calls
+            per_round.append(calls[kind] / calls["replies"])
+        row = rows[("S1", f"{kind}s")]
+        assert row["value"] == pytest.approx(statistics.median(per_round), abs=1e-3)
+
+
+def test_the_seeded_store_is_compared_with_the_empty_one_of_the_same_round(report):
+    document, _ = report
+    (s2,) = [row for row in document["goals"] if row["id"] == "S2"]
+    ratios = [r["seeded_chat"]["chunks_per_s"] / r["demo_chat"]["chunks_per_s"] for r in document["rounds"]]
+    assert s2["value"] == pytest.approx(statistics.median(ratios), rel=1e-3, abs=1e-3)
+    assert len({r["seeded_chat"]["server_worker_pid"] for r in document["rounds"]}) == 1  # seeded once
+
+
+def test_capacity_steps_report_chunk_gaps(report):
+    document, _ = report
+    steps = document["capacity"]["steps"]
+    assert [s["users"] for s in steps][:1] == [3]
+    for step in steps:
+        assert is_number(step["gap_p99_ms"]) and step["replies_per_s"] > 0 and not step.get("error"), step
+    (c1,) = [row for row in document["goals"] if row["id"] == "C1"]
+    held = [s["users"] for s in steps if s["gap_p99_ms"] < 100]
+    assert c1["value"] == max(held, default=0)
+
+
+def test_the_worker_is_profiled_under_load(report):
+    document, _ = report
+    profile = document["profile"]
+    assert profile["samples"] > 0, profile
+    names = [row["function"] for row in profile["top"]]
+    assert any("chatbox/" in name for name in names), names
