@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 import gevent
+from wsproto.events import Ping, TextMessage
 
 from chatbox import events
 from chatbox.chat.protocol import Frame
@@ -133,14 +134,32 @@ class Connection:
             self._queue(_PING)
 
     def _queue(self, item) -> None:
+        if self._writer is None and not self._outbox and isinstance(item, str) and self._send_now(item):
+            return
         self._outbox.append(item)
         if self._writer is None:
             self._writer = gevent.spawn(self._drain)
 
+    def _send_now(self, text: str) -> bool:
+        """Write a frame from the caller's greenlet when nothing is queued before it, without ever waiting: what
+        the socket cannot take at once is left for the writer greenlet. False when nothing could be written."""
+        data = self.ws.ws.send(TextMessage(data=text))
+        try:
+            sent = self.ws.sock.send(data, 0, 0.0)  # gevent's timeout 0.0: raise instead of waiting
+        except BlockingIOError:
+            return False
+        except OSError:  # socket gone: the reader notices and cleans up
+            self.closed = True
+            return True
+        if sent < len(data):
+            self._outbox.append(data[sent:])  # the rest of this frame, already encoded
+            self._writer = gevent.spawn(self._drain)
+        elif self._on_sent:
+            self._on_sent(1)
+        return True
+
     def _drain(self) -> None:
         """Write what is queued: every frame queued so far in one ``sendall``, then the close if one is queued."""
-        from wsproto.events import Ping, TextMessage
-
         try:
             while self._outbox:
                 if isinstance(self._outbox[0], tuple):
@@ -149,7 +168,10 @@ class Connection:
                 data, frames = [], 0
                 while self._outbox and not isinstance(self._outbox[0], tuple):
                     item = self._outbox.popleft()
-                    data.append(self.ws.ws.send(Ping() if item is _PING else TextMessage(data=item)))
+                    if isinstance(item, bytes):  # the unsent rest of a frame
+                        data.append(item)
+                    else:
+                        data.append(self.ws.ws.send(Ping() if item is _PING else TextMessage(data=item)))
                     frames += item is not _PING
                 self.ws.sock.sendall(b"".join(data))
                 if self._on_sent:

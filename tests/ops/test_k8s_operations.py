@@ -281,13 +281,17 @@ def test_create_secrets_never_hands_out_a_jwt_secret_production_refuses(kubectl,
     also_weak = "deadbeef" * 4 + "demo" + "c0ffee42" * 3 + "0a1b2c3d4e5f"
     strong = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0"
     assert run_create_secrets(kubectl, tmp_path, [weak, also_weak, strong]) == strong
-    Settings.load({"CHATBOX_ENV": "production", "JWT_SECRET": strong, "MONGO_URI": "mongodb://db:27017/chat"})
+    Settings.load(
+        {"CHATBOX_ENV": "production", "JWT_SECRET": strong, "MONGO_URI": "mongodb://db:27017/chat", "S3_BUCKET": "b"}
+    )
 
 
 def test_create_secrets_with_real_openssl_makes_a_production_grade_secret(kubectl, tmp_path):
     secret = run_create_secrets(kubectl, tmp_path)
     assert re.fullmatch(r"[0-9a-f]{64}", secret)
-    Settings.load({"CHATBOX_ENV": "production", "JWT_SECRET": secret, "MONGO_URI": "mongodb://db:27017/chat"})
+    Settings.load(
+        {"CHATBOX_ENV": "production", "JWT_SECRET": secret, "MONGO_URI": "mongodb://db:27017/chat", "S3_BUCKET": "b"}
+    )
 
 
 def test_the_scripts_weak_patterns_are_the_services():
