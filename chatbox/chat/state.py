@@ -125,6 +125,9 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._states)
 
+    def __contains__(self, sid: str) -> bool:
+        return sid in self._states
+
     def _load(self, session: Session) -> SessionState:
         state = SessionState(
             id=session.id,
