@@ -41,6 +41,15 @@
 
   function setTyping(show) { $("typing-indicator").hidden = !show; }
 
+  // While a reply streams, Send becomes Stop (Enter in the box still sends text).
+  function setStreaming(on) {
+    state.streaming = on;
+    const button = $("send-btn");
+    button.textContent = on ? "Stop" : "Send";
+    button.classList.toggle("stop", on);
+    button.setAttribute("aria-label", on ? "Stop the reply" : "Send");
+  }
+
   function setHelp(pending) {
     $("help-status").hidden = !pending;
     $("help-btn").disabled = pending;
@@ -123,6 +132,7 @@
       return;
     }
     if (frame.content || meta.done === "true") setTyping(false);
+    setStreaming(meta.done !== "true");
     view.streamFrame(frame);
     if (meta.done === "true") bump(frame.seq);
   }
@@ -137,7 +147,7 @@
     if (frame.session_id && frame.session_id !== state.sid && frame.type !== "connection_status") adopt(frame.session_id);
     switch (frame.type) {
       case "connection_status": onStatus(frame, first); break;
-      case "loading": if (!state.admin) setTyping(true); break;
+      case "loading": if (!state.admin) { setTyping(true); setStreaming(true); } break;
       case "ai_response": onReply(frame); break;
       case "user_message": case "file_upload": case "voice_message":
         state.unconfirmed.delete((frame.metadata || {}).client_msg_id);
@@ -148,13 +158,14 @@
       case "admin_join":
         setAdmin((frame.metadata || {}).admin_name || "an administrator");
         setTyping(false);
+        setStreaming(false);
         view.system(frame.content || "An administrator has joined the conversation");
         break;
       case "admin_leave":
         setAdmin("");
         view.system(frame.content || "The administrator has left the conversation");
         break;
-      case "error": setTyping(false); view.system(errorLine(frame.error), "error"); break;
+      case "error": setTyping(false); setStreaming(false); view.system(errorLine(frame.error), "error"); break;
       case "notification": view.system(frame.content, "notice"); break;
       default: break;
     }
@@ -305,7 +316,11 @@
   }
 
   function wire() {
-    $("input-area").addEventListener("submit", function (event) { event.preventDefault(); sendText(); });
+    $("input-area").addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (state.streaming && event.submitter === $("send-btn")) deliver({ type: "stop_reply", sender: "user" });
+      else sendText();
+    });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendText(); }
     });
