@@ -27,7 +27,11 @@ def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float,
         parts.append(f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
         parts.append(f'<text class="ylabel" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
     for x, label in x_labels:
-        parts.append(f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle">{escape(label)}</text>')
+        # Labels at the edges hang inwards, so the first and last are never cut off by the frame.
+        anchor = "start" if x < PAD_LEFT + 40 else "end" if x > WIDTH - PAD_RIGHT - 40 else "middle"
+        parts.append(
+            f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">{escape(label)}</text>'
+        )
     parts.extend(body)
     parts.append("</svg>")
     return Markup("".join(parts))

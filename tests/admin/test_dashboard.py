@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -91,13 +92,33 @@ def test_session_page_audits_the_read_and_escapes_content(http):
     assert http.get("/dashboard/sessions/nope", cookie=ADMIN).status_code == 404
 
 
-def test_metrics_page_cards_and_charts(http):
-    now = utcnow()
-    make_session("m1", start=now - timedelta(minutes=50), end=now - timedelta(minutes=20), total_tokens=300)
-    make_session("m2", start=now - timedelta(minutes=40), total_tokens=200, admin_assisted=True)
-    page = http.get("/dashboard/metrics?range=1h", cookie=ADMIN).text
-    assert '<div class="card" id="card-total_sessions"><div class="label">Total sessions</div>' in page
-    assert page.count("<svg") == 3 and "data-points=" in page
+def test_metrics_page_numbers_agree(http):
+    now = utcnow().replace(second=0, microsecond=0)
+    replies = [
+        Message(content="a", ts=now - timedelta(minutes=9), sender="ai", seq=2, response_ms=800, usage={"total": 50}),
+        Message(content="b", ts=now - timedelta(minutes=8), sender="ai", seq=4, response_ms=2500, usage={"total": 70}),
+        Message(content="c", ts=now - timedelta(minutes=7), sender="ai", seq=6, response_ms=300, interrupted=True),
+    ]
+    make_session("m1", start=now - timedelta(minutes=10), total_tokens=120)
+    Session.objects(id="m1").update_one(push_all__messages=replies)
+    make_session("m2", start=now - timedelta(minutes=6), admin_assisted=True)
+    page = http.get("/dashboard/metrics?range=24h", cookie=ADMIN).text
+    card = lambda key: re.search(rf'id="card-{key}"><div class="label">[^<]*</div><div class="value">([^<]*)<', page)[1]  # noqa: E731
+    assert (card("active_sessions"), card("total_sessions"), card("max_concurrent")) == ("2", "2", "2")
+    assert card("avg_concurrent") in ("0.011", "0.012", "0.013")  # 16-18 session-minutes over 1,440, not "0.00"
+    assert page.count('class="card"') == 8  # two full rows of four
+    concurrency = page[page.index('id="chart-concurrency"') : page.index('id="chart-tokens"')]
+    bars = re.findall(r'data-value="([0-9.]+)"', concurrency)
+    assert len(bars) == 25 and bars[-1] == "2" and set(bars[:-1]) == {"0"}  # hourly, the peak in the last hour
+    assert 'text-anchor="end"' in concurrency  # the last axis label hangs inwards, not cut off
+    tokens = page[page.index('id="chart-tokens"') : page.index('id="chart-latency"')]
+    assert re.findall(r'data-value="([0-9.]+)"', tokens)[-1] == "120"
+    latency = page[page.index('id="chart-latency"') :]
+    assert sum(int(v) for v in re.findall(r'data-value="([0-9]+)"', latency)) == 2
+    assert "2 finished replies in the window (1 interrupted not counted)" in latency
+    hour = http.get("/dashboard/metrics?range=1h", cookie=ADMIN).text
+    hour_bars = hour[hour.index('id="chart-concurrency"') : hour.index('id="chart-tokens"')].count('class="bar"')
+    assert hour_bars == 13  # 5-minute buckets from the one the hour starts in
     bad = http.get("/dashboard/metrics?start_time=2026-11-22&end_time=2026-11-21", cookie=ADMIN)
     assert bad.status_code == 400 and "end_time must be after start_time" in bad.text
 
