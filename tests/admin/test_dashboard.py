@@ -127,12 +127,25 @@ def test_status_page_and_creating_missing_indexes(http):
     Session._get_collection().drop_indexes()
     page = http.get("/dashboard/status", cookie=ADMIN).text
     assert page.count("MISSING") == 5 and 'id="create-indexes"' in page
+    lines = dict(re.findall(r'<li data-summary="([^"]+)">.*?<span class="badge [a-z]+">([a-z]+)</span>', page))
+    assert lines == {
+        "MongoDB": "ok",
+        "Indexes": "degraded",
+        "Redis": "ok",
+        "S3": "ok",
+        "SMTP": "ok",
+        "SMS": "ok",
+        "AI providers": "ok",
+    }
+    assert "0 of 5 present: missing idx_user_id" in page and '<span class="badge degraded" id="overall">' in page
+    assert page.index('class="summary"') < page.index("<details")  # details folded below the summary
     assert 'data-dependency="MongoDB"' in page and 'data-provider="demo"' in page
     assert "JWT_SECRET</th><td><code>(set)</code>" in page and "k" * 48 not in page
     created = http.post("/dashboard/status/indexes", cookie=ADMIN, csrf=http.csrf(ADMIN))
     assert created.status_code == 303
     page = http.get("/dashboard/status", cookie=ADMIN).text
     assert "MISSING" not in page and page.count(">present<") >= 5
+    assert '<span class="badge ok" id="overall">' in page and "5 of 5 present" in page
 
 
 def test_outbox_lists_notifications_newest_first(http):
