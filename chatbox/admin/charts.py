@@ -11,6 +11,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 640, 220, 44, 36, 14, 12
+CHAR_WIDTH = 6.5  # an axis label character at 11 px, generously (labels are digits and punctuation)
 
 
 def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float, str]], kind: str) -> Markup:
@@ -27,11 +28,10 @@ def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float,
         parts.append(f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
         parts.append(f'<text class="ylabel" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
     for x, label in x_labels:
-        # Labels at the edges hang inwards, so the first and last are never cut off by the frame.
-        anchor = "start" if x < PAD_LEFT + 40 else "end" if x > WIDTH - PAD_RIGHT - 40 else "middle"
-        parts.append(
-            f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">{escape(label)}</text>'
-        )
+        # Centred on their bar, but moved inwards at the edges so the first and last are never cut off.
+        half = len(label) * CHAR_WIDTH / 2
+        x = min(max(x, PAD_LEFT + half), WIDTH - PAD_RIGHT - half)
+        parts.append(f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle">{escape(label)}</text>')
     parts.extend(body)
     parts.append("</svg>")
     return Markup("".join(parts))
