@@ -27,10 +27,21 @@
   }
 
   // --- what the page shows ------------------------------------------------------------------------------------
-  function showConnection(kind, text) {
+  function showConnection(kind, text, why) {
     $("status-indicator").className = "indicator " + kind;
     $("status-text").textContent = text;
     document.body.dataset.connection = kind;
+    if (why === "signin") setInputEnabled(false, text.replace(/^Offline — /, ""));
+    else if (kind === "connected") setInputEnabled(true, "");
+    if (kind !== "connected") setStreaming(false);
+  }
+
+  // Without a valid sign-in nothing typed could be sent: say so in the box and disable it until a new token.
+  function setInputEnabled(on, reason) {
+    ["message-input", "send-btn", "file-upload-btn", "camera-btn", "voice-btn", "help-btn"].forEach(function (id) {
+      $(id).disabled = !on || (id === "help-btn" && (!!state.admin || state.helpPending));
+    });
+    input.placeholder = on ? "Type a message…" : "You cannot write: " + reason;
   }
 
   function setTitle(name) {
@@ -51,15 +62,18 @@
   }
 
   function setHelp(pending) {
+    state.helpPending = pending;
     $("help-status").hidden = !pending;
     $("help-btn").disabled = pending;
     $("help-btn").textContent = pending ? "Help requested" : "Need help?";
   }
 
+  // While a person assists, asking for one makes no sense: the button goes away until they hand back.
   function setAdmin(name) {
     state.admin = name;
     $("admin-name").textContent = name;
     $("admin-name-display").hidden = !name;
+    $("help-btn").hidden = !!name || state.readOnly;
     if (name) setHelp(false);
     renderModels();
   }
@@ -76,12 +90,16 @@
     if (state.modelId) select.value = state.modelId;
   }
 
+  // One request per session for its name, and one more only if it had none yet when a new message arrived.
   function loadName() {
     const sid = state.sid;
-    if (!sid) return;
+    if (!sid || state.nameLoading === sid || (state.nameOf === sid && state.name)) return;
+    state.nameLoading = sid;
     CB.api("/sessions/" + encodeURIComponent(sid)).then(function (body) {
+      if (state.nameLoading === sid) state.nameLoading = "";
+      state.nameOf = sid;
       if (state.sid === sid && body.name) setTitle(body.name);
-    }, function () { /* the title can wait for the next message */ });
+    }, function () { if (state.nameLoading === sid) state.nameLoading = ""; });
   }
 
   function adopt(sid) {
@@ -119,7 +137,8 @@
     } else if (meta.help_requested === "true") {
       setHelp(true);
     }
-    if (frame.content) view.system(frame.content);
+    // The help acknowledgement is the banner; the same words as a line in the conversation would say it twice.
+    if (frame.content && !(meta.help_requested === "true" && !first)) view.system(frame.content);
     renderModels();
   }
 

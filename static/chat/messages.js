@@ -66,11 +66,9 @@
   Messages.prototype.fill = function (node, frame) {
     const content = node.querySelector(".message-content");
     const meta = frame.metadata || {};
-    content.innerHTML = frame.sender === "ai" ? CB.markdown(frame.content) : "";
+    // Every side gets the same safe subset (escaped first), so "**bold**" reads the same in every bubble.
+    content.innerHTML = CB.markdown(frame.content);
     if (frame.file_url || frame.file_id) content.insertBefore(attachment(frame), content.firstChild);
-    if (frame.sender !== "ai" && frame.content) {
-      content.appendChild(CB.el("p", { className: "text", text: frame.content }));
-    }
     if (meta.transcript) content.appendChild(CB.el("p", { className: "transcript", text: "“" + meta.transcript + "”" }));
     if (meta.interrupted === "true") node.classList.add("interrupted");
   };
@@ -93,8 +91,11 @@
       return CB.el("audio", { controls: "", preload: "metadata", src: src, "aria-label": voice ? "Voice note" : name });
     }
     if (src && (type.indexOf("image/") === 0 || IMAGE.test(name))) {
-      return CB.el("a", { className: "message-file", href: src, target: "_blank", rel: "noopener" },
-        [CB.el("img", { src: src, alt: name, loading: "lazy" })]);
+      // A fixed-size thumbnail (so the view does not jump when it loads) with its name; a click opens it whole.
+      const link = CB.el("a", { className: "photo-link", href: src, target: "_blank", rel: "noopener noreferrer",
+        "aria-label": "Open " + name + " full size", "data-name": name },
+      [CB.el("img", { className: "thumb", src: src, alt: name, width: "200", height: "150" })]);
+      return CB.el("figure", { className: "photo" }, [link, CB.el("figcaption", { text: name })]);
     }
     if (src) {
       return CB.el("a", { className: "message-file", href: src, target: "_blank", rel: "noopener", text: "📎 " + name });
@@ -108,6 +109,7 @@
     node.classList.add("pending");
     node.dataset.clientId = clientId;
     this.fill(node, frame);
+    this.scroll();
     this.byClientId.set(clientId, node);
     return node;
   };
@@ -134,6 +136,7 @@
     if (seq) { node.dataset.seq = seq; this.bySeq.set(seq, node); }
     if (clientId) this.byClientId.set(clientId, node);
     this.fill(node, frame);
+    this.scroll();  // again, now that the bubble has its content (it was empty when first scrolled to)
     if (sender !== "user") this.announce(labelOf(frame) + ": " + (frame.content || "sent a file"));
     return true;
   };

@@ -5,6 +5,11 @@
   const view = new CB.Messages(document.getElementById("messages-container"), null);
   const status = document.getElementById("status-text");
 
+  function shareScoped(url) {
+    if (!url || url.indexOf(CB.prefix + "/files/") !== 0) return "";
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "share=" + encodeURIComponent(CB.config.shareToken);
+  }
+
   fetch(CB.prefix + "/shared/" + encodeURIComponent(CB.config.shareToken), { headers: { Accept: "application/json" } })
     .then(function (response) {
       if (response.status === 404) throw new Error("Shared session not found");
@@ -15,10 +20,17 @@
       const name = body.name || "Shared conversation";
       document.getElementById("session-title").textContent = name;
       document.title = name + " · Shared conversation";
+      const first = body.messages.length ? new Date(body.messages[0].timestamp) : null;
+      if (first && !isNaN(first.getTime())) {
+        const when = CB.el("time", { datetime: first.toISOString(),
+          text: new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" }).format(first) });
+        status.textContent = "Shared conversation (read-only) · ";
+        status.appendChild(when);
+      }
       view.hint(false);
       body.messages.forEach(function (stored) {
         const frame = CB.Messages.fromStored(stored);
-        frame.file_url = "";  // files need the owner's sign-in; show their names only
+        frame.localUrl = shareScoped(frame.file_url);  // files open through the share link, not a sign-in
         view.complete(frame);
       });
       if (!body.messages.length) view.system("This conversation has no messages.");
