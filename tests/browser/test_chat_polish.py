@@ -3,6 +3,8 @@ size, one help notice, no help button while a person assists, a bad token named 
 accept list, one GET of the session per load, the view at the bottom after a reload, the favicon, dark theme."""
 
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,14 +14,23 @@ from chatbox.integrations.llm import DemoProvider, Turn
 from .browser_helpers import chat_url, open_chat, screenshot, send, wait_reply_done
 from .test_chat_people import Admin, active_sid
 
-PHOTO = Path(__file__).resolve().parents[1] / "files"  # helpers hold a PNG sample
+
+def real_png(width=64, height=48) -> bytes:
+    """A decodable PNG (a gradient), so the browser really draws the thumbnail."""
+    pixels = (bytes((x * 4 % 256, y * 5 % 256, 160)) for y in range(height) for x in range(width))
+    flat = b"".join(pixels)
+    rows = b"".join(b"\x00" + flat[y * width * 3 : (y + 1) * width * 3] for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def png_file(tmp_path) -> Path:
-    from files.helpers import PNG
-
     path = tmp_path / "harbour-at-dusk.png"
-    path.write_bytes(PNG)
+    path.write_bytes(real_png())
     return path
 
 
@@ -63,7 +74,7 @@ def test_photos_are_named_thumbnails_that_open_full_size_also_when_shared(make_s
     shared.wait_for_selector("figure.photo img")
     src = shared.get_attribute("figure.photo img", "src")
     assert f"share={share}" in src and "token=" not in src
-    shared.wait_for_function("() => document.querySelector('figure.photo img').naturalWidth > 0 || true")
+    shared.wait_for_function("() => document.querySelector('figure.photo img').naturalWidth === 64")  # it loaded
     assert shared.request.get(server.url.rsplit("/chat", 1)[0] + src).status == 200
     assert shared.locator("#status-text time").count() == 1  # the conversation's date
     screenshot(shared, "shared-with-photo")
