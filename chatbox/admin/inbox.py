@@ -25,8 +25,9 @@ VIEWS = {
     "active": ("Active", {"endTs": None}),
     "ended": ("Ended", {"endTs": {"$ne": None}}),
 }
-# Sort keys of the list headers; stored fields sort before the computed ones so MongoDB can use idx_start_time.
-SORTS = {"start_time": "ts", "last_activity": "_last", "message_count": "_count", "user_id": "uid"}
+# Sort keys of the list headers and the stored fields they sort by (idx_start_time, idx_user_id serve two of them).
+SORTS = ("last_activity", "start_time", "message_count", "user_id")
+FIND_SORTS = {"start_time": "ts", "last_activity": "lastActivity", "user_id": "uid"}
 PAGE_SIZE, MAX_SEARCH = 50, 100
 ROW_FIELDS = {
     "uid": 1,
@@ -109,15 +110,21 @@ class ListQuery:
         return self.offset == 0 and self.sort_order == "desc" and self.sort_by in ("last_activity", "start_time")
 
 
-def _fetch(match: dict, sort_key: str, direction: int, skip: int = 0, limit: int = 0) -> list[dict]:
-    stages: list[dict] = [{"$match": match}]
-    window = [{"$skip": skip}] + ([{"$limit": limit}] if limit else [])
-    order = {"$sort": {sort_key: direction, "_id": direction}}
-    if sort_key.startswith("_"):
-        stages += [{"$project": ROW_FIELDS}, order, *window]
-    else:
-        stages += [order, *window, {"$project": ROW_FIELDS}]
-    return list(Session._get_collection().aggregate(stages))
+def _fetch(match: dict, sort_by: str, direction: int, skip: int = 0, limit: int = 0) -> list[dict]:
+    """Rows in order: a plain find on stored fields (indexable), an aggregate only to sort by message count."""
+    if sort_by == "message_count":
+        window = [{"$skip": skip}] + ([{"$limit": limit}] if limit else [])
+        order = {"$sort": {"_count": direction, "_id": direction}}
+        return list(Session._get_collection().aggregate([{"$match": match}, {"$project": ROW_FIELDS}, order, *window]))
+    # Sessions written without lastActivity (older Go data) sort as if they had none; their row shows the start.
+    cursor = Session._get_collection().find(match, LIVE_FIELDS)
+    cursor = cursor.sort([(FIND_SORTS[sort_by], direction), ("_id", direction)]).skip(skip).limit(limit)
+    return [_with_counts(doc) for doc in cursor]
+
+
+def _with_counts(doc: dict) -> dict:
+    doc["_count"], doc["_last"] = len(doc.get("msgs") or []), doc.get("lastActivity") or doc.get("ts")
+    return doc
 
 
 def _without_help(match: dict) -> dict:
@@ -131,16 +138,22 @@ def page(query: ListQuery) -> tuple[list[dict], list[dict], int]:
     direction = 1 if query.sort_order == "asc" else -1
     help_rows: list[dict] = []
     if query.offset == 0:
-        help_rows = [row_view(doc) for doc in _fetch({"$and": [match, HELP_WAITING]}, "ts", 1, limit=PAGE_SIZE)]
+        waiting = {"$and": [match, HELP_WAITING]}
+        help_rows = [row_view(doc) for doc in _fetch(waiting, "start_time", 1, limit=PAGE_SIZE)]
     rest_match = _without_help(match)
-    docs = _fetch(rest_match, SORTS[query.sort_by], direction, query.offset, PAGE_SIZE)
+    docs = _fetch(rest_match, query.sort_by, direction, query.offset, PAGE_SIZE)
     return help_rows, [row_view(doc) for doc in docs], collection.count_documents(rest_match)
+
+
+# A live push reads its few sessions by id (the _id index) with a plain find: the messages' seq numbers give their
+# count, nothing else of them is read (their text never leaves the database).
+LIVE_FIELDS = {**{k: v for k, v in ROW_FIELDS.items() if v == 1}, "lastActivity": 1, "msgs.seq": 1}
 
 
 def rows_for(query: ListQuery, sids: set[str]) -> dict[str, dict | None]:
     """The rows of ``sids`` under this list's filter; None for a session the list no longer shows."""
     match = {"$and": [query.match(), {"_id": {"$in": sorted(sids)}}]}
-    found = {doc["_id"]: row_view(doc) for doc in _fetch(match, "ts", -1)}
+    found = {doc["_id"]: row_view(_with_counts(doc)) for doc in Session._get_collection().find(match, LIVE_FIELDS)}
     return {sid: found.get(sid) for sid in sids}
 
 

@@ -13,6 +13,8 @@ from chatbox.admin import guard, inbox, live
 from chatbox.admin.views import bp, is_htmx, services, sign_in_with
 from chatbox.ops.http import ApiError
 
+ROW_INTERVAL = 1.0
+
 
 def list_context(user_id: str = "") -> tuple[dict, int]:
     """What ``_list.html`` needs for the current request's list parameters, and the status to answer with."""
@@ -67,7 +69,7 @@ def empty_pane():
 @bp.get("/dashboard/events")
 @guard.require_dashboard_admin
 def events():
-    """SSE: a ``row`` event with the rows of the sessions that changed (bursts coalesced, at most two a second)."""
+    """SSE: a ``row`` event with the rows of the sessions that changed (bursts coalesced, at most one a second)."""
     try:
         query = inbox.ListQuery.from_args(request.args, user_id=request.args.get("user", ""))
     except ApiError as exc:
@@ -81,7 +83,8 @@ def events():
 
 
 def _row_stream(changes, queue, query: inbox.ListQuery):
-    hints, changed = live.Coalescer(), set()
+    # At most one batch a second: a list is read by a person, and each batch costs a query and a render.
+    hints, changed = live.Coalescer(interval=ROW_INTERVAL), set()
     try:
         yield live.HELLO
         while True:
