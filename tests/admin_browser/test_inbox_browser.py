@@ -150,3 +150,19 @@ def test_live_rows_arrive_by_id_without_reloading_the_list(page, seeded, connect
     user.send(type="help_request", sender="user")
     page.wait_for_selector(f"#help-rows #row-{sid}")  # moved into the help group
     assert page.locator(f"#row-{sid}").count() == 1
+
+
+def test_back_and_forward_restore_the_whole_page(page, seeded):
+    sign_in(page, seeded)
+    page.click("#row-s-active a.open")
+    page.wait_for_selector("#pane .pane-inner[data-sid='s-active']")
+    page.go_back()
+    page.wait_for_function("() => location.pathname.endsWith('/dashboard/')")
+    page.wait_for_selector(".pane-empty")
+    assert page.locator("header.top").count() == 1  # a whole page, not a partial swapped into the body
+    page.go_forward()
+    page.wait_for_selector("#pane .pane-inner[data-sid='s-active']")
+    assert page.locator("header.top").count() == 1 and page.is_visible("#sessions")
+    assert (
+        page.evaluate("Object.keys(localStorage).length") == 0
+    )  # htmx keeps no page copies (they hold the CSRF token)
