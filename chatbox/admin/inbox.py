@@ -97,7 +97,8 @@ class ListQuery:
             "offset": self.offset,
         }
         values.update(changes)
-        defaults = {"view": "all", "q": "", "sort_by": "last_activity", "sort_order": "desc", "offset": 0}
+        values["user"] = self.user_id  # a user's page: the list keeps to that user when a conversation opens
+        defaults = {"view": "all", "q": "", "sort_by": "last_activity", "sort_order": "desc", "offset": 0, "user": ""}
         return {k: v for k, v in values.items() if v != defaults[k]}
 
     def link(self, **changes) -> str:

@@ -27,7 +27,7 @@ def list_context(user_id: str = "") -> tuple[dict, int]:
         context.update(list_error=exc.message, query=query, help_rows=[], rows=[], total=0, events="")
         return context, 400
     help_rows, rows, total = inbox.page(query)
-    events = url_for("dashboard.events", **query.params(), **({"user": user_id} if user_id else {}))
+    events = url_for("dashboard.events", **query.params())
     context.update(query=query, help_rows=help_rows, rows=rows, total=total + len(help_rows), events=events)
     return context, 200
 

@@ -53,7 +53,7 @@ def session_page(sid: str):
     }
     if is_htmx():
         return render_template("admin/_pane.html", **pane)
-    return render_inbox(pane=pane)
+    return render_inbox(pane=pane, user_id=request.args.get("user", ""))
 
 
 @bp.get("/dashboard/sessions/<sid>/panel")

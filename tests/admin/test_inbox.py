@@ -140,3 +140,12 @@ def test_open_streams_end_at_once_on_shutdown(make_server):
     finally:
         lists.close()
         one.close()
+
+
+def test_a_users_page_keeps_to_that_user_when_a_conversation_opens(http, inbox):
+    page = http.get("/dashboard/users/bob", cookie=ADMIN).text
+    assert row_ids(page) == ["act1"]
+    assert 'href="/chat/dashboard/sessions/act1?user=bob"' in page
+    opened = http.get("/dashboard/sessions/act1?user=bob", cookie=ADMIN).text
+    assert row_ids(opened) == ["act1"] and 'data-sid="act1"' in opened and "User <span" in opened
+    assert 'sse-connect="/chat/dashboard/events?user=bob"' in opened
