@@ -74,7 +74,7 @@ def test_row_appears_live_and_takeover_from_the_browser(page, live, connect):
     page.click("button.release")
     user.recv_until(lambda f: f["type"] == "admin_leave")
     page.wait_for_selector("button.takeover")
-    assert page.is_disabled("#composer textarea")
+    page.wait_for_function("() => document.querySelector('#composer textarea').disabled")  # after the settle
     assert page.locator("#panel details.facts").count() == 1
     page.click("#panel details.facts summary")
     assert page.locator("#panel table.audit >> text=took over").count() == 1
