@@ -63,6 +63,7 @@ def test_row_appears_live_and_takeover_from_the_browser(page, live, connect):
     to_user = user.recv_until(lambda f: f.get("sender") == "admin")[-1]
     assert to_user["content"] == "Hi, I'm here."
     page.wait_for_selector(".msg-admin >> text=Hi, I'm here.")
+    assert page.inner_text(".msg-admin .who") == "Ada Admin (support)"  # as the user's page labels it
     assert page.input_value("#composer textarea") == ""
 
     user.send(type="user_message", content="Thank you, human!")

@@ -93,7 +93,7 @@ def test_an_admin_takes_over_talks_and_hands_back(make_server, open_page):
     bubble = page.locator(".message.admin")
     bubble.wait_for()
     assert bubble.locator(".message-content").inner_text() == "Hi, I'm here."
-    assert "Ada Admin" in bubble.locator(".who").inner_text()
+    assert bubble.locator(".who").inner_text() == "Ada Admin (support)"  # as the dashboard labels it
     send(page, "Thanks, where is my parcel?")
     seen = admin.recv_until(lambda f: f["type"] == "user_message")
     assert seen["content"] == "Thanks, where is my parcel?"
