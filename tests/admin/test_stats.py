@@ -132,3 +132,15 @@ def test_change_hints_coalesce_without_losing_the_last():
     assert not hints.due() and hints.timeout(15) == 0.5  # a burst waits for the interval...
     now[0] += 0.5
     assert hints.due() and not hints.pending  # ...and is sent as one
+
+
+def test_axis_labels_stay_inside_and_never_overlap():
+    import re
+
+    bars = [(f"11-30 {hour:02d}:00", hour) for hour in range(25)]
+    svg = charts.bar_chart(bars, "Per hour", label_every=4)
+    labels = [(float(x), text) for x, text in re.findall(r'class="xlabel" x="([0-9.]+)"[^>]*>([^<]+)<', svg)]
+    spans = [(x - len(t) * charts.CHAR_WIDTH / 2, x + len(t) * charts.CHAR_WIDTH / 2) for x, t in labels]
+    assert spans[0][0] >= charts.PAD_LEFT and spans[-1][1] <= charts.WIDTH - charts.PAD_RIGHT
+    assert all(left > right for (_, right), (left, _) in zip(spans, spans[1:], strict=False))
+    assert labels[-1][1] == "11-30 24:00" and labels[0][1] == "11-30 00:00"
