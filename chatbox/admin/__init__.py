@@ -11,8 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask
+from markupsafe import Markup
 
-from chatbox.admin import api, health, live, metrics_view, session_view, status, views  # noqa: F401 (routes)
+from chatbox.admin import (  # noqa: F401 (routes)
+    api,
+    health,
+    inbox_view,
+    live,
+    metrics_view,
+    session_view,
+    status,
+    views,
+)
 
 
 def init_app(app: Flask, settings) -> None:
@@ -21,6 +31,7 @@ def init_app(app: Flask, settings) -> None:
     changes = live.LiveChanges()
     services.extras["admin_live"] = changes
     services.hub.on("session_changed", changes.publish)
+    services.lifecycle.shutdown_hooks.append(changes.close)
     services.extras["provider_health"] = services.provider_health
 
     app.register_blueprint(api.bp, url_prefix=settings.prefix)
@@ -28,6 +39,7 @@ def init_app(app: Flask, settings) -> None:
     app.jinja_env.filters.setdefault("clock", clock)
     app.jinja_env.filters.setdefault("duration", duration)
     app.jinja_env.filters.setdefault("ms", milliseconds)
+    app.jinja_env.filters.setdefault("when", when)
 
 
 def clock(value) -> str:
@@ -42,6 +54,23 @@ def clock(value) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def when(value, relative: bool = True) -> Markup:
+    """A ``<time datetime>`` element: UTC text without scripts; the page's script shows it in the viewer's zone,
+    relative ("3 min ago") with the exact time on hover."""
+    text = clock(value)
+    if text == "-" or not value:
+        return Markup("<span>-</span>")
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return Markup("<span>{}</span>").format(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    stamp = moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    mode = "relative" if relative else "exact"
+    return Markup('<time datetime="{}" data-format="{}" title="{} UTC">{} UTC</time>').format(stamp, mode, text, text)
 
 
 def duration(seconds) -> str:

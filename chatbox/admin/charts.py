@@ -11,6 +11,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 640, 220, 44, 36, 14, 12
+CHAR_WIDTH = 6.5  # an axis label character at 11 px, generously (labels are digits and punctuation)
 
 
 def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float, str]], kind: str) -> Markup:
@@ -26,11 +27,27 @@ def _frame(title: str, ymax: float, body: list[str], x_labels: list[tuple[float,
         y = PAD_TOP + plot_h - plot_h * step / 4
         parts.append(f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
         parts.append(f'<text class="ylabel" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
-    for x, label in x_labels:
+    for x, label in _fitted(x_labels):
         parts.append(f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle">{escape(label)}</text>')
     parts.extend(body)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _fitted(x_labels: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Labels centred on their bar, moved inwards at the edges so none is cut off, and left out where they would
+    overlap the one before (the last label always stays: it says where the range ends)."""
+    kept: list[tuple[float, str]] = []
+    for index, (x, label) in enumerate(x_labels):
+        half = len(label) * CHAR_WIDTH / 2
+        x = min(max(x, PAD_LEFT + half), WIDTH - PAD_RIGHT - half)
+        while kept and kept[-1][0] + len(kept[-1][1]) * CHAR_WIDTH / 2 + 4 > x - half:
+            if index < len(x_labels) - 1:
+                break
+            kept.pop()  # the last label wins over its neighbour
+        else:
+            kept.append((x, label))
+    return kept
 
 
 def _nice_max(value: float) -> float:

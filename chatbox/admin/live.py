@@ -16,6 +16,7 @@ from gevent.queue import Empty, Full, Queue
 log = logging.getLogger("chatbox.admin.live")
 KEEPALIVE_SECONDS = 15.0
 QUEUE_LIMIT = 4096
+CLOSE = ("close",)  # queued to every stream on shutdown: it ends at once instead of holding the worker
 
 
 class LiveChanges:
@@ -23,9 +24,22 @@ class LiveChanges:
 
     def __init__(self):
         self._queues: dict[Queue, str | None] = {}
+        self.closed = False
 
     def subscribe(self, queue: Queue, sid: str | None = None) -> None:
         self._queues[queue] = sid
+        if self.closed:
+            queue.put_nowait(CLOSE)
+
+    def close(self, grace: float = 0.0) -> None:
+        """End every open stream now (a shutdown hook): gunicorn waits for open requests before a worker exits."""
+        self.closed = True
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(CLOSE)
+            except Full:
+                queue.get_nowait()  # a full queue is a stuck browser: drop one hint to make room for the close
+                queue.put_nowait(CLOSE)
 
     def unsubscribe(self, queue: Queue) -> None:
         self._queues.pop(queue, None)

@@ -232,16 +232,20 @@ def summarize(docs: list[dict], window: Window, now: datetime) -> dict:
     }
 
 
-def reply_samples(window: Window) -> tuple[list[tuple[datetime, float]], list[float]]:
-    """Per AI reply in the window: (time, tokens) pairs and response times in ms."""
-    docs = overlapping(window, {"msgs.ts": 1, "msgs.sender": 1, "msgs.usage": 1, "msgs.respMs": 1})
-    tokens, times = [], []
+def reply_samples(window: Window) -> tuple[list[tuple[datetime, float]], list[float], int]:
+    """Per AI reply in the window: (time, tokens) pairs, response times in ms of finished replies, and how many
+    replies were interrupted (a takeover, Stop, a drop: their time says when they were cut, not how fast they were)."""
+    fields = {"msgs.ts": 1, "msgs.sender": 1, "msgs.usage": 1, "msgs.respMs": 1, "msgs.interrupted": 1}
+    docs = overlapping(window, fields)
+    tokens, times, interrupted = [], [], 0
     for doc in docs:
         for message in doc.get("msgs") or []:
             when = message.get("ts")
             if message.get("sender") != "ai" or when is None or not window.start <= when <= window.end:
                 continue
             tokens.append((when, float((message.get("usage") or {}).get("total") or 0)))
-            if message.get("respMs") is not None:
+            if message.get("interrupted"):
+                interrupted += 1
+            elif message.get("respMs") is not None:
                 times.append(float(message["respMs"]))
-    return tokens, times
+    return tokens, times, interrupted

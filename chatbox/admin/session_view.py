@@ -6,12 +6,14 @@ from flask import Response, abort, g, render_template, request, stream_with_cont
 
 from chatbox.admin import conversation, live
 from chatbox.admin.guard import require_dashboard_admin
+from chatbox.admin.inbox_view import render_inbox
 from chatbox.admin.views import bp, is_htmx, services
 from chatbox.chat.shapes import session_summary
 from chatbox.chat.takeover import TakeoverError, audit
 from chatbox.models import AuditEntry
 
 MAX_ADMIN_MESSAGE = 10_000
+AUDIT_WORDS = {"takeover_start": "took over", "takeover_end": "handed back", "read": "read"}
 
 
 def _session(sid: str):
@@ -32,22 +34,33 @@ def panel_context(sid: str, error: str = "") -> dict:
         "active": session.end is None,
         "error": error,
         "audit": list(AuditEntry.objects(session_id=sid).order_by("-ts").limit(50)),
+        "audit_words": AUDIT_WORDS,
     }
 
 
 @bp.get("/dashboard/sessions/<sid>")
 @require_dashboard_admin
 def session_page(sid: str):
+    """The inbox with this conversation open (a whole page), or only the conversation pane for an htmx swap."""
     session = _session(sid)
-    if is_htmx():
-        return render_template("admin/_session_panel.html", **panel_context(sid))
     audit(sid, "read", g.identity, detail="dashboard")
-    store = services().store
-    prefix = services().settings.prefix
+    store, prefix = services().store, services().settings.prefix
     messages = store.messages(session)
-    views = [conversation.message_view(m, prefix) for m in messages]
-    last_seq = max([m.seq for m in messages], default=0)
-    return render_template("admin/session.html", messages=views, last_seq=last_seq, **panel_context(sid))
+    pane = {
+        "messages": [conversation.message_view(m, prefix) for m in messages],
+        "last_seq": max([m.seq for m in messages], default=0),
+        **panel_context(sid),
+    }
+    if is_htmx():
+        return render_template("admin/_pane.html", **pane)
+    return render_inbox(pane=pane, user_id=request.args.get("user", ""))
+
+
+@bp.get("/dashboard/sessions/<sid>/panel")
+@require_dashboard_admin
+def session_panel(sid: str):
+    """The facts, controls and audit of a conversation: the live refresh swaps this (no read is audited)."""
+    return render_template("admin/_session_panel.html", **panel_context(sid))
 
 
 @bp.get("/dashboard/sessions/<sid>/stream")
@@ -72,6 +85,8 @@ def session_stream(sid: str):
             hints = live.Coalescer()
             while not sink.closed:
                 item = live.next_item(queue, hints.timeout())
+                if item == live.CLOSE:
+                    return
                 if item is not None and item[0] == "frame":
                     html = renderer.render(*item[1:])
                     if html:

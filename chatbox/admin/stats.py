@@ -63,19 +63,64 @@ def concurrency(intervals: list[Interval], start: datetime, end: datetime, now: 
     return Concurrency(round(area / window, 4), peak, series)
 
 
-def hourly_sums(samples: list[tuple[datetime, float]], start: datetime, end: datetime) -> list[tuple[datetime, float]]:
-    """Sum sample values into whole-hour buckets covering ``[start, end]`` (empty hours are 0)."""
-    first = start.replace(minute=0, second=0, microsecond=0)
-    buckets: dict[datetime, float] = {}
-    moment = first
+# Bucket sizes by window length, so a chart has 12-60 bars whatever range it shows.
+BUCKETS = (
+    (timedelta(hours=2), timedelta(minutes=5)),
+    (timedelta(days=2), timedelta(hours=1)),
+    (timedelta(days=10), timedelta(hours=6)),
+)
+
+
+def bucket_size(start: datetime, end: datetime) -> timedelta:
+    """The bucket that suits the window ``[start, end]`` (5 min up to 2 h, hours up to 2 days, 6 h, then days)."""
+    span = end - start
+    return next((size for limit, size in BUCKETS if span <= limit), timedelta(days=1))
+
+
+def _floor(moment: datetime, size: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1)
+    return moment - (moment - epoch) % size
+
+
+def _edges(start: datetime, end: datetime, size: timedelta) -> list[datetime]:
+    edges, moment = [], _floor(start, size)
     while moment <= end:
-        buckets[moment] = 0.0
-        moment += timedelta(hours=1)
+        edges.append(moment)
+        moment += size
+    return edges
+
+
+def bucket_sums(
+    samples: list[tuple[datetime, float]], start: datetime, end: datetime, size: timedelta
+) -> list[tuple[datetime, float]]:
+    """Sum sample values into ``size`` buckets covering ``[start, end]`` (empty buckets are 0)."""
+    buckets = dict.fromkeys(_edges(start, end, size), 0.0)
     for when, value in samples:
         if start <= when <= end:
-            key = when.replace(minute=0, second=0, microsecond=0)
+            key = _floor(when, size)
             buckets[key] = buckets.get(key, 0.0) + value
     return sorted(buckets.items())
+
+
+def hourly_sums(samples: list[tuple[datetime, float]], start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+    """Sum sample values into whole-hour buckets covering ``[start, end]`` (empty hours are 0)."""
+    return bucket_sums(samples, start, end, timedelta(hours=1))
+
+
+def bucket_peaks(
+    series: list[tuple[datetime, int]], start: datetime, end: datetime, size: timedelta
+) -> list[tuple[datetime, int]]:
+    """The most sessions open at once within each ``size`` bucket, from a step curve (``Concurrency.series``)."""
+    edges = _edges(start, end, size)
+    peaks, index, current = [], 0, 0
+    for edge in edges:
+        peak = current  # what was open as the bucket began
+        while index < len(series) and series[index][0] < edge + size:
+            current = series[index][1]
+            peak = max(peak, current)
+            index += 1
+        peaks.append((edge, peak))
+    return peaks
 
 
 RESPONSE_EDGES_MS = (500, 1000, 2000, 5000, 10000, 30000)

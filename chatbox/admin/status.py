@@ -106,14 +106,44 @@ def providers() -> list[dict]:
     return rows
 
 
+# A dependency's own state -> the summary's word. Local stand-ins (outbox, local disk, in-process bus) are working.
+LEVELS = {"ok": "ok", "configured": "ok", "local": "ok", "outbox": "ok", "not configured": "ok", "down": "down"}
+
+
+def summary(indexes: list[dict], deps: list[dict], models: list[dict]) -> list[dict]:
+    """One line per dependency, the indexes and the AI providers: name, level (ok | degraded | down), detail."""
+    lines = [{"name": d["name"], "level": LEVELS.get(d["state"], "degraded"), "detail": d["detail"]} for d in deps]
+    expected = [row for row in indexes if row["expected"]]
+    missing = [row["name"] for row in expected if not row["present"]]
+    if any(row["name"] == "(unavailable)" for row in indexes):
+        lines.insert(1, {"name": "Indexes", "level": "down", "detail": "cannot be read"})
+    else:
+        detail = f"{len(expected) - len(missing)} of {len(expected)} present"
+        lines.insert(
+            1,
+            {
+                "name": "Indexes",
+                "level": "degraded" if missing else "ok",
+                "detail": detail + (": missing " + ", ".join(missing) if missing else ""),
+            },
+        )
+    failing = [p["id"] for p in models if p["state"] == "failing"]
+    level = "down" if models and len(failing) == len(models) else "degraded" if failing else "ok"
+    detail = f"{len(models)} configured" + (f"; failing: {', '.join(failing)}" if failing else "")
+    lines.append({"name": "AI providers", "level": level, "detail": detail})
+    return lines
+
+
 @bp.get("/dashboard/status")
 @require_dashboard_admin
 def status_page():
+    indexes, deps, models = index_report(), dependencies(), providers()
     return render_template(
         "admin/status.html",
-        indexes=index_report(),
-        dependencies=dependencies(),
-        providers=providers(),
+        summary=summary(indexes, deps, models),
+        indexes=indexes,
+        dependencies=deps,
+        providers=models,
         version=chatbox.__version__,
         config=services().settings.masked(),
         warnings=services().settings.warnings,

@@ -26,6 +26,7 @@ MESSAGE_TYPES = (
     "model_select",
     "loading",
     "notification",
+    "stop_reply",  # ours: the user stops the reply streaming now (the Go service never sends or expects it)
 )
 SENDERS = ("user", "ai", "admin", "system")
 MAX_SESSION_ID = 128

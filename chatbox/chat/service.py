@@ -85,6 +85,7 @@ class ChatService:
             "voice_message": self._on_file,
             "admin_join": self._on_admin_join,
             "admin_leave": self._on_admin_leave,
+            "stop_reply": self._on_stop_reply,
         }
         handler = handlers.get(frame.type)
         if handler is None:
@@ -234,6 +235,10 @@ class ChatService:
     def _on_admin_leave(self, conn: Connection, frame: Frame) -> None:
         self._require_admin(conn)
         self.takeover.end(self.binding.session_for(conn, create=False).id, conn.identity)
+
+    def _on_stop_reply(self, conn: Connection, frame: Frame) -> None:
+        # The Stop button: the same cancel as a takeover, so the partial reply is kept, marked interrupted.
+        self.hub.signal("cancel_reply", sid=self.binding.session_for(conn, create=False).id, reason="stopped")
 
     @staticmethod
     def _require_admin(conn: Connection) -> None:

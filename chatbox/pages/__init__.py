@@ -22,6 +22,22 @@ from chatbox.chat.protocol import ERROR_MESSAGES
 from chatbox.settings import SettingsError
 
 bp = Blueprint("pages", __name__)
+# The file picker offers exactly what the upload check accepts (chatbox/files/sniff.py names these types from the
+# bytes): no "image/*" (SVG is refused) and no "video/*" (Matroska is refused). Extensions are added for the office
+# and text types, which browsers do not always map to their MIME types.
+PICKER_ACCEPT = ",".join(
+    [
+        "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+        "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "text/plain", "text/csv", "application/json",
+        "audio/mpeg", "audio/wav", "audio/webm", "audio/ogg", "audio/aac", "audio/mp4",
+        "video/mp4", "video/webm", "video/ogg", "application/zip", "application/gzip", "application/x-tar",
+        ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".txt", ".csv", ".json", ".m4a", ".tgz",
+    ]
+)  # fmt: skip
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 HOST = re.compile(r"[A-Za-z0-9.\-\[\]:]+")
 
@@ -82,7 +98,13 @@ def _page(template: str, framable: bool = True, status: int = 200, **context):
 
 @bp.get("/")
 def chat_page():
-    return _page("pages/chat.html")
+    return _page("pages/chat.html", accept=PICKER_ACCEPT)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    # Browsers ask for it whatever the page links; the same icon the pages name, never a 404.
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/history")

@@ -27,10 +27,21 @@
   }
 
   // --- what the page shows ------------------------------------------------------------------------------------
-  function showConnection(kind, text) {
+  function showConnection(kind, text, why) {
     $("status-indicator").className = "indicator " + kind;
     $("status-text").textContent = text;
     document.body.dataset.connection = kind;
+    if (why === "signin") setInputEnabled(false, text.replace(/^Offline — /, ""));
+    else if (kind === "connected") setInputEnabled(true, "");
+    if (kind !== "connected") setStreaming(false);
+  }
+
+  // Without a valid sign-in nothing typed could be sent: say so in the box and disable it until a new token.
+  function setInputEnabled(on, reason) {
+    ["message-input", "send-btn", "file-upload-btn", "camera-btn", "voice-btn", "help-btn"].forEach(function (id) {
+      $(id).disabled = !on || (id === "help-btn" && (!!state.admin || state.helpPending));
+    });
+    input.placeholder = on ? "Type a message…" : "You cannot write: " + reason;
   }
 
   function setTitle(name) {
@@ -41,16 +52,28 @@
 
   function setTyping(show) { $("typing-indicator").hidden = !show; }
 
+  // While a reply streams, Send becomes Stop (Enter in the box still sends text).
+  function setStreaming(on) {
+    state.streaming = on;
+    const button = $("send-btn");
+    button.textContent = on ? "Stop" : "Send";
+    button.classList.toggle("stop", on);
+    button.setAttribute("aria-label", on ? "Stop the reply" : "Send");
+  }
+
   function setHelp(pending) {
+    state.helpPending = pending;
     $("help-status").hidden = !pending;
     $("help-btn").disabled = pending;
     $("help-btn").textContent = pending ? "Help requested" : "Need help?";
   }
 
+  // While a person assists, asking for one makes no sense: the button goes away until they hand back.
   function setAdmin(name) {
     state.admin = name;
     $("admin-name").textContent = name;
     $("admin-name-display").hidden = !name;
+    $("help-btn").hidden = !!name || state.readOnly;
     if (name) setHelp(false);
     renderModels();
   }
@@ -67,12 +90,16 @@
     if (state.modelId) select.value = state.modelId;
   }
 
+  // One request per session for its name, and one more only if it had none yet when a new message arrived.
   function loadName() {
     const sid = state.sid;
-    if (!sid) return;
+    if (!sid || state.nameLoading === sid || (state.nameOf === sid && state.name)) return;
+    state.nameLoading = sid;
     CB.api("/sessions/" + encodeURIComponent(sid)).then(function (body) {
+      if (state.nameLoading === sid) state.nameLoading = "";
+      state.nameOf = sid;
       if (state.sid === sid && body.name) setTitle(body.name);
-    }, function () { /* the title can wait for the next message */ });
+    }, function () { if (state.nameLoading === sid) state.nameLoading = ""; });
   }
 
   function adopt(sid) {
@@ -110,7 +137,8 @@
     } else if (meta.help_requested === "true") {
       setHelp(true);
     }
-    if (frame.content) view.system(frame.content);
+    // The help acknowledgement is the banner; the same words as a line in the conversation would say it twice.
+    if (frame.content && !(meta.help_requested === "true" && !first)) view.system(frame.content);
     renderModels();
   }
 
@@ -123,6 +151,7 @@
       return;
     }
     if (frame.content || meta.done === "true") setTyping(false);
+    setStreaming(meta.done !== "true");
     view.streamFrame(frame);
     if (meta.done === "true") bump(frame.seq);
   }
@@ -137,7 +166,7 @@
     if (frame.session_id && frame.session_id !== state.sid && frame.type !== "connection_status") adopt(frame.session_id);
     switch (frame.type) {
       case "connection_status": onStatus(frame, first); break;
-      case "loading": if (!state.admin) setTyping(true); break;
+      case "loading": if (!state.admin) { setTyping(true); setStreaming(true); } break;
       case "ai_response": onReply(frame); break;
       case "user_message": case "file_upload": case "voice_message":
         state.unconfirmed.delete((frame.metadata || {}).client_msg_id);
@@ -148,13 +177,14 @@
       case "admin_join":
         setAdmin((frame.metadata || {}).admin_name || "an administrator");
         setTyping(false);
+        setStreaming(false);
         view.system(frame.content || "An administrator has joined the conversation");
         break;
       case "admin_leave":
         setAdmin("");
         view.system(frame.content || "The administrator has left the conversation");
         break;
-      case "error": setTyping(false); view.system(errorLine(frame.error), "error"); break;
+      case "error": setTyping(false); setStreaming(false); view.system(errorLine(frame.error), "error"); break;
       case "notification": view.system(frame.content, "notice"); break;
       default: break;
     }
@@ -317,7 +347,11 @@
   }
 
   function wire() {
-    $("input-area").addEventListener("submit", function (event) { event.preventDefault(); sendText(); });
+    $("input-area").addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (state.streaming && event.submitter === $("send-btn")) deliver({ type: "stop_reply", sender: "user" });
+      else sendText();
+    });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendText(); }
     });

@@ -66,6 +66,18 @@
       return 0;
     }
   }
+  /** What is wrong with the token as far as the page can tell: "malformed", "expired" or "" (looks fine). */
+  CB.tokenProblem = function () {
+    const parts = String(token || "").split(".");
+    if (parts.length !== 3) return "malformed";
+    try {
+      JSON.parse(atob(parts[1].replace(/-/g, "+").replace(/_/g, "/")));
+    } catch (e) {
+      return "malformed";
+    }
+    return CB.tokenExpired() ? "expired" : "";
+  };
+
   CB.tokenExpired = function () {
     const exp = expiryOf(token);
     return exp > 0 && exp <= Date.now();

@@ -17,6 +17,16 @@
     s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s()<>]+)\)/g, function (m, label, url) {
       return keep('<a href="' + url + '" target="_blank" rel="noopener noreferrer">' + label + "</a>");
     });
+    // Bare web addresses become links too (the escaped text cannot hold a quote or angle bracket to break out).
+    s = s.replace(/https?:\/\/[^\s<>"'\u0000]+/g, function (url) {
+      const cut = url.search(/&(?:quot|#39|lt|gt);/);
+      let link = cut >= 0 ? url.slice(0, cut) : url;
+      const rest = url.slice(link.length);
+      const trail = /[.,!?:;)]+$/.exec(link);
+      const tail = trail ? trail[0] : "";
+      link = link.slice(0, link.length - tail.length);
+      return keep('<a href="' + link + '" target="_blank" rel="noopener noreferrer">' + link + "</a>") + tail + rest;
+    });
     s = s.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
     s = s.replace(/\*([^*\n]+)\*/g, "<em>$1</em>");
     s = s.replace(/(^|[\s(])_([^_\n]+)_(?=[\s).,!?:;]|$)/g, "$1<em>$2</em>");
@@ -31,14 +41,31 @@
     return "<" + tag + ">" + items.join("") + "</" + tag + ">";
   }
 
+  function kindOf(line) {
+    if (/^\s*[-*+]\s+/.test(line)) return "ul";
+    if (/^\s*\d+[.)]\s+/.test(line)) return "ol";
+    return /^#{1,6}\s+/.test(line) ? "h" : "p";
+  }
+
+  // A block is cut into runs of the same kind, so "Options:" followed by "- a" / "- b" is a line and a list.
   function block(chunk) {
     const lines = chunk.split("\n").filter(function (line) { return line.trim() !== ""; });
-    if (!lines.length) return "";
-    if (lines.every(function (line) { return /^\s*[-*+]\s+/.test(line); })) return list(lines, false);
-    if (lines.every(function (line) { return /^\s*\d+[.)]\s+/.test(line); })) return list(lines, true);
-    const heading = /^(#{1,6})\s+(.*)$/.exec(lines[0]);
-    if (heading && lines.length === 1) return "<p><strong>" + inline(escapeHtml(heading[2])) + "</strong></p>";
-    return "<p>" + lines.map(function (line) { return inline(escapeHtml(line)); }).join("<br>") + "</p>";
+    const out = [];
+    let run = [], kind = "";
+    const flush = function () {
+      if (!run.length) return;
+      if (kind === "ul" || kind === "ol") out.push(list(run, kind === "ol"));
+      else if (kind === "h") run.forEach(function (l) { out.push("<p><strong>" + inline(escapeHtml(l.replace(/^#{1,6}\s+/, ""))) + "</strong></p>"); });
+      else out.push("<p>" + run.map(function (l) { return inline(escapeHtml(l)); }).join("<br>") + "</p>");
+      run = [];
+    };
+    lines.forEach(function (line) {
+      const next = kindOf(line);
+      if (next !== kind || next === "h") { flush(); kind = next; }
+      run.push(line);
+    });
+    flush();
+    return out.join("");
   }
 
   function paragraphs(text) {

@@ -66,11 +66,9 @@
   Messages.prototype.fill = function (node, frame) {
     const content = node.querySelector(".message-content");
     const meta = frame.metadata || {};
-    content.innerHTML = frame.sender === "ai" ? CB.markdown(frame.content) : "";
+    // Every side gets the same safe subset (escaped first), so "**bold**" reads the same in every bubble.
+    content.innerHTML = CB.markdown(frame.content);
     if (frame.file_url || frame.file_id) content.insertBefore(attachment(frame), content.firstChild);
-    if (frame.sender !== "ai" && frame.content) {
-      content.appendChild(CB.el("p", { className: "text", text: frame.content }));
-    }
     if (meta.transcript) content.appendChild(CB.el("p", { className: "transcript", text: "“" + meta.transcript + "”" }));
     if (meta.interrupted === "true") node.classList.add("interrupted");
   };
@@ -101,9 +99,10 @@
 
   /** Point an attachment (audio, linked image or plain link) at its URL. */
   function point(node, url) {
-    if (node.tagName === "AUDIO") node.src = url;
-    else node.href = url;
-    const image = node.querySelector && node.querySelector("img");
+    if (node.tagName === "AUDIO") { node.src = url; return; }
+    const link = node.tagName === "A" ? node : node.querySelector("a");
+    if (link) link.href = url;
+    const image = node.querySelector("img");
     if (image) image.src = url;
   }
 
@@ -114,8 +113,11 @@
     if (voice || type.indexOf("audio/") === 0 || AUDIO.test(name)) {
       node = CB.el("audio", { controls: "", preload: "metadata", "aria-label": voice ? "Voice note" : name });
     } else if (type.indexOf("image/") === 0 || IMAGE.test(name)) {
-      node = CB.el("a", { className: "message-file", target: "_blank", rel: "noopener" },
-        [CB.el("img", { alt: name, loading: "lazy" })]);
+      // A fixed-size thumbnail (so the view does not jump when it loads) with its name; a click opens it whole.
+      const link = CB.el("a", { className: "photo-link", target: "_blank", rel: "noopener noreferrer",
+        "aria-label": "Open " + name + " full size", "data-name": name },
+      [CB.el("img", { className: "thumb", alt: name, width: "200", height: "150" })]);
+      node = CB.el("figure", { className: "photo" }, [link, CB.el("figcaption", { text: name })]);
     } else {
       node = CB.el("a", { className: "message-file", target: "_blank", rel: "noopener", text: "📎 " + name });
     }
@@ -129,6 +131,7 @@
     node.classList.add("pending");
     node.dataset.clientId = clientId;
     this.fill(node, frame);
+    this.scroll();
     this.byClientId.set(clientId, node);
     return node;
   };
@@ -155,6 +158,7 @@
     if (seq) { node.dataset.seq = seq; this.bySeq.set(seq, node); }
     if (clientId) this.byClientId.set(clientId, node);
     this.fill(node, frame);
+    this.scroll();  // again, now that the bubble has its content (it was empty when first scrolled to)
     if (sender !== "user") this.announce(labelOf(frame) + ": " + (frame.content || "sent a file"));
     return true;
   };

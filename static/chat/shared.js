@@ -15,6 +15,13 @@
       const name = body.name || "Shared conversation";
       document.getElementById("session-title").textContent = name;
       document.title = name + " · Shared conversation";
+      const first = body.messages.length ? new Date(body.messages[0].timestamp) : null;
+      if (first && !isNaN(first.getTime())) {
+        const when = CB.el("time", { datetime: first.toISOString(),
+          text: new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" }).format(first) });
+        status.textContent = "Shared conversation (read-only) · ";
+        status.appendChild(when);
+      }
       view.hint(false);
       body.messages.forEach(function (stored) {
         const frame = CB.Messages.fromStored(stored);

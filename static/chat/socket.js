@@ -23,9 +23,9 @@
     window.addEventListener("online", function () { self.reconnectNow(); });
   }
 
-  ChatSocket.prototype.state = function (state, text) {
+  ChatSocket.prototype.state = function (state, text, why) {
     this.current = state;
-    this.hooks.onState(state, text);
+    this.hooks.onState(state, text, why || "");
   };
 
   ChatSocket.prototype.url = function () {
@@ -80,17 +80,22 @@
   // The browser hides the handshake status (401, 429, 503); ask the server why, and say it in plain words.
   ChatSocket.prototype.refused = function () {
     const self = this;
-    if (CB.tokenExpired()) { this.expired(); return; }
+    if (CB.tokenProblem()) { this.signInProblem(); return; }
     CB.api("/ws/admission").then(function () {
       self.retry(false);
     }, function (error) {
-      if (error.status === 401) self.expired();
+      if (error.status === 401) self.signInProblem();
       else self.retry(false, error.status === 429 || error.status === 503 ? error.message : "");
     });
   };
 
-  ChatSocket.prototype.expired = function () {
-    this.state("offline", "Offline — your sign-in has expired");
+  // Say what is wrong with the sign-in; the page disables input until a new token arrives (state "signin").
+  ChatSocket.prototype.signInProblem = function () {
+    const problem = CB.tokenProblem();
+    const text = problem === "expired" ? "Offline — your sign-in has expired"
+      : problem === "malformed" ? "Offline — the sign-in link is damaged (its token cannot be read)"
+      : "Offline — this sign-in was not accepted by the server";
+    this.state("offline", text, "signin");
     if (CB.askParent("refresh_token")) return;  // the new token triggers reconnectNow
   };
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -66,26 +67,6 @@ def table():
     )
 
 
-def test_sessions_table_help_first_and_filters_in_links(http, table):
-    page = http.get("/dashboard/?sort_by=total_tokens&sort_order=asc", cookie=ADMIN).text
-    help_block = page.index('class="help-waiting"')
-    assert help_block < page.index('id="row-help1"') and 'class="session-row help"' in page
-    assert page.index('id="row-old1"') < page.index('id="row-help1"')  # tokens ascending
-    assert 'href="?sort_by=total_tokens&amp;sort_order=desc"' in page  # clicking again flips the order
-    partial = http.get("/dashboard/?status=active", cookie=ADMIN, headers={"HX-Request": "true"}).text
-    assert "<html" not in partial and 'id="row-help1"' in partial and 'id="row-old1"' not in partial
-
-
-def test_dashboard_filter_errors_are_shown(http):
-    response = http.get("/dashboard/?status=paused", cookie=ADMIN)
-    assert response.status_code == 400 and "invalid status &#34;paused&#34;; allowed: active, ended" in response.text
-
-
-def test_user_drill_down(http, table):
-    page = http.get("/dashboard/users/hana", cookie=ADMIN).text
-    assert 'id="row-help1"' in page and 'id="row-old1"' not in page
-
-
 def test_csv_export_defuses_formulas(http, table):
     response = http.get("/dashboard/sessions.csv?sort_by=start_time&sort_order=asc", cookie=ADMIN)
     assert response.headers["Content-Disposition"] == 'attachment; filename="sessions.csv"'
@@ -103,18 +84,42 @@ def test_session_page_audits_the_read_and_escapes_content(http):
     page = http.get("/dashboard/sessions/x1", cookie=ADMIN).text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
     assert [(a.action, a.detail) for a in AuditEntry.objects(session_id="x1")] == [("read", "dashboard")]
-    http.get("/dashboard/sessions/x1", cookie=ADMIN, headers={"HX-Request": "true"})  # live panel refresh
+    panel = http.get("/dashboard/sessions/x1/panel", cookie=ADMIN, headers={"HX-Request": "true"})  # live refresh
+    assert panel.status_code == 200 and "<html" not in panel.text
     assert AuditEntry.objects(session_id="x1").count() == 1
+    pane = http.get("/dashboard/sessions/x1", cookie=ADMIN, headers={"HX-Request": "true"}).text  # opened in the inbox
+    assert "<html" not in pane and 'data-sid="x1"' in pane and AuditEntry.objects(session_id="x1").count() == 2
     assert http.get("/dashboard/sessions/nope", cookie=ADMIN).status_code == 404
 
 
-def test_metrics_page_cards_and_charts(http):
-    now = utcnow()
-    make_session("m1", start=now - timedelta(minutes=50), end=now - timedelta(minutes=20), total_tokens=300)
-    make_session("m2", start=now - timedelta(minutes=40), total_tokens=200, admin_assisted=True)
-    page = http.get("/dashboard/metrics?range=1h", cookie=ADMIN).text
-    assert '<div class="card" id="card-total_sessions"><div class="label">Total sessions</div>' in page
-    assert page.count("<svg") == 3 and "data-points=" in page
+def test_metrics_page_numbers_agree(http):
+    now = utcnow().replace(second=0, microsecond=0)
+    replies = [
+        Message(content="a", ts=now - timedelta(minutes=9), sender="ai", seq=2, response_ms=800, usage={"total": 50}),
+        Message(content="b", ts=now - timedelta(minutes=8), sender="ai", seq=4, response_ms=2500, usage={"total": 70}),
+        Message(content="c", ts=now - timedelta(minutes=7), sender="ai", seq=6, response_ms=300, interrupted=True),
+    ]
+    make_session("m1", start=now - timedelta(minutes=10), total_tokens=120)
+    Session.objects(id="m1").update_one(push_all__messages=replies)
+    make_session("m2", start=now - timedelta(minutes=6), admin_assisted=True)
+    page = http.get("/dashboard/metrics?range=24h", cookie=ADMIN).text
+    card = lambda key: re.search(rf'id="card-{key}"><div class="label">[^<]*</div><div class="value">([^<]*)<', page)[1]  # noqa: E731
+    assert (card("active_sessions"), card("total_sessions"), card("max_concurrent")) == ("2", "2", "2")
+    assert card("avg_concurrent") in ("0.011", "0.012", "0.013")  # 16-18 session-minutes over 1,440, not "0.00"
+    assert page.count('class="card"') == 8  # two full rows of four
+    concurrency = page[page.index('id="chart-concurrency"') : page.index('id="chart-tokens"')]
+    bars = re.findall(r'data-value="([0-9.]+)"', concurrency)
+    assert len(bars) == 25 and bars[-1] == "2" and set(bars[:-1]) == {"0"}  # hourly, the peak in the last hour
+    last_label = re.findall(r'<text class="xlabel" x="([0-9.]+)"[^>]*>([^<]+)<', concurrency)[-1]
+    assert float(last_label[0]) + len(last_label[1]) * 6.5 / 2 <= 640 - 12  # the last axis label fits the frame
+    tokens = page[page.index('id="chart-tokens"') : page.index('id="chart-latency"')]
+    assert re.findall(r'data-value="([0-9.]+)"', tokens)[-1] == "120"
+    latency = page[page.index('id="chart-latency"') :]
+    assert sum(int(v) for v in re.findall(r'data-value="([0-9]+)"', latency)) == 2
+    assert "2 finished replies in the window (1 interrupted not counted)" in latency
+    hour = http.get("/dashboard/metrics?range=1h", cookie=ADMIN).text
+    hour_bars = hour[hour.index('id="chart-concurrency"') : hour.index('id="chart-tokens"')].count('class="bar"')
+    assert hour_bars == 13  # 5-minute buckets from the one the hour starts in
     bad = http.get("/dashboard/metrics?start_time=2026-11-22&end_time=2026-11-21", cookie=ADMIN)
     assert bad.status_code == 400 and "end_time must be after start_time" in bad.text
 
@@ -123,12 +128,26 @@ def test_status_page_and_creating_missing_indexes(http):
     Session._get_collection().drop_indexes()
     page = http.get("/dashboard/status", cookie=ADMIN).text
     assert page.count("MISSING") == len(SESSION_INDEXES) and 'id="create-indexes"' in page
+    lines = dict(re.findall(r'<li data-summary="([^"]+)">.*?<span class="badge [a-z]+">([a-z]+)</span>', page))
+    assert lines == {
+        "MongoDB": "ok",
+        "Indexes": "degraded",
+        "Redis": "ok",
+        "S3": "ok",
+        "SMTP": "ok",
+        "SMS": "ok",
+        "AI providers": "ok",
+    }
+    total = len(SESSION_INDEXES)
+    assert f"0 of {total} present: missing idx_user_id" in page and '<span class="badge degraded" id="overall">' in page
+    assert page.index('class="summary"') < page.index("<details")  # details folded below the summary
     assert 'data-dependency="MongoDB"' in page and 'data-provider="demo"' in page
     assert "JWT_SECRET</th><td><code>(set)</code>" in page and "k" * 48 not in page
     created = http.post("/dashboard/status/indexes", cookie=ADMIN, csrf=http.csrf(ADMIN))
     assert created.status_code == 303
     page = http.get("/dashboard/status", cookie=ADMIN).text
     assert "MISSING" not in page and page.count(">present<") >= 5
+    assert '<span class="badge ok" id="overall">' in page and "5 of 5 present" in page
 
 
 def test_outbox_lists_notifications_newest_first(http):

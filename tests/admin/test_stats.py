@@ -89,6 +89,27 @@ def test_hourly_sums_and_histogram():
     ]
 
 
+@pytest.mark.parametrize(
+    "span,size",
+    [
+        (timedelta(hours=1), timedelta(minutes=5)),
+        (timedelta(hours=24), timedelta(hours=1)),
+        (timedelta(days=7), timedelta(hours=6)),
+        (timedelta(days=30), timedelta(days=1)),
+    ],
+)
+def test_buckets_follow_the_range(span, size):
+    assert stats.bucket_size(START, START + span) == size
+    assert 12 <= len(stats.bucket_sums([], START, START + span, size)) <= 61
+
+
+def test_bucket_peaks_from_the_step_curve():
+    series = stats.concurrency([(at(10), at(40)), (at(20), at(50)), (at(44), at(46))], START, END, NOW).series
+    peaks = stats.bucket_peaks(series, START, END, timedelta(minutes=15))
+    # 0-15: one from 10; 15-30: two; 30-45: two until 40, then 1, then 2 again at 44; 45-60: 2 at 45, then 0; 60: 0
+    assert [value for _, value in peaks] == [1, 2, 2, 2, 0]
+
+
 def test_charts_escape_labels_and_draw_data():
     svg = charts.bar_chart([("<script>x</script>", 3), ("b", 1)], "T & <b>")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and svg.count('class="bar"') == 2
@@ -111,3 +132,15 @@ def test_change_hints_coalesce_without_losing_the_last():
     assert not hints.due() and hints.timeout(15) == 0.5  # a burst waits for the interval...
     now[0] += 0.5
     assert hints.due() and not hints.pending  # ...and is sent as one
+
+
+def test_axis_labels_stay_inside_and_never_overlap():
+    import re
+
+    bars = [(f"11-30 {hour:02d}:00", hour) for hour in range(25)]
+    svg = charts.bar_chart(bars, "Per hour", label_every=4)
+    labels = [(float(x), text) for x, text in re.findall(r'class="xlabel" x="([0-9.]+)"[^>]*>([^<]+)<', svg)]
+    spans = [(x - len(t) * charts.CHAR_WIDTH / 2, x + len(t) * charts.CHAR_WIDTH / 2) for x, t in labels]
+    assert spans[0][0] >= charts.PAD_LEFT and spans[-1][1] <= charts.WIDTH - charts.PAD_RIGHT
+    assert all(left > right for (_, right), (left, _) in zip(spans, spans[1:], strict=False))
+    assert labels[-1][1] == "11-30 24:00" and labels[0][1] == "11-30 00:00"

@@ -14,7 +14,7 @@ from .browser_helpers import user_token
     [
         ("none", "No authentication token"),
         ("expired", "Offline — your sign-in has expired"),
-        ("forged", "Offline — your sign-in has expired"),
+        ("forged", "Offline — this sign-in was not accepted by the server"),
     ],
 )
 def test_the_page_says_why_it_is_offline(make_server, open_page, case, status):

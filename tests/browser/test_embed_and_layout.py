@@ -122,7 +122,8 @@ def test_a_shared_link_opens_a_read_only_view_without_sign_in(make_server, open_
     viewer.goto(link)
     viewer.wait_for_selector(".message.ai")
     assert viewer.locator("#session-title").inner_text() == "Share **this**."
-    assert viewer.locator(".message.user").inner_text().endswith("Share **this**.")
+    assert viewer.locator(".message.user").inner_text().endswith("Share this.")
+    assert viewer.locator(".message.user strong").inner_text() == "this"
     assert viewer.locator("#input-area").count() == 0
     screenshot(viewer, "shared-360")
     missing = open_page()
