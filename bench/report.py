@@ -9,7 +9,7 @@ import platform
 import statistics
 import subprocess
 
-from report_load import capacity_rows, store_rows
+from report_load import capacity_rows, dashboard_rows, store_rows
 from servers import ROOT
 
 NOISY_FOREIGN_PCT = 25.0  # another tenant using more than a quarter of a core makes a window noisy
@@ -303,7 +303,7 @@ def summarize(rounds: list[dict], memory: dict, args, capacity: dict | None = No
             {"round": number, "max_foreign_cpu_pct": worst, "noisy": worst is not None and worst > NOISY_FOREIGN_PCT}
         )
     goals = _throughput_rows(rounds) + _open_loop_rows(rounds) + _memory_rows(memory, 10_000)
-    goals += store_rows(rounds) + capacity_rows(capacity or {})
+    goals += store_rows(rounds) + capacity_rows(capacity or {}) + dashboard_rows(capacity or {})
     return {"goals": goals, "noise": noise, "rounds": rounds, "memory": memory, "capacity": capacity}
 
 

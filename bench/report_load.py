@@ -6,6 +6,7 @@ import statistics
 
 S2_LIMIT = 0.9  # chat rate over 10,000 stored sessions / the same on an empty store
 C1_LIMIT = 300  # users a worker holds at 50 tokens/s with the p99 chunk gap under 100 ms
+D1_LIMIT = 0.10  # two open dashboards may change the paced load's figures by at most 10%
 
 
 def _median(values):
@@ -82,3 +83,34 @@ def capacity_rows(capacity: dict) -> list[dict]:
             "status": status if steps else "n/a",
         }
     ]
+
+
+def dashboard_rows(capacity: dict) -> list[dict]:
+    """D1: the paced load with two dashboards open against the same load without them (median of the pairs)."""
+    pairs = capacity.get("dashboards") or {}
+    rows = []
+    for key, figure, worse in (
+        ("gap_p99_ms", "chunk-gap p99 ms", "higher"),
+        ("first_p99_ms", "first-token p99 ms", "higher"),
+        ("replies_per_s", "replies/s", "lower"),
+    ):
+        without = _median([w.get(key) for w in pairs.get("without", [])])
+        with_ = _median([w.get(key) for w in pairs.get("with", [])])
+        value = with_ / without if with_ is not None and without else None
+        if worse == "higher":
+            goal, ok = f"<= {1 + D1_LIMIT:.2f}", value is not None and value <= 1 + D1_LIMIT
+        else:
+            goal, ok = f">= {1 - D1_LIMIT:.2f}", value is not None and value >= 1 - D1_LIMIT
+        rows.append(
+            {
+                "id": "D1",
+                "figure": f"{figure}, 50 users at 50 tok/s, 2 dashboards open (vs none)",
+                "baseline": without,
+                "app": with_,
+                "kind": "ratio",
+                "value": value,
+                "goal": goal,
+                "status": "n/a" if value is None else ("pass" if ok else "fail"),
+            }
+        )
+    return rows

@@ -201,6 +201,29 @@ def capacity_ramp(runner: Runner) -> dict:
     return {"steps": steps, "gap_limit_ms": GAP_LIMIT_MS}
 
 
+def dashboard_windows(runner: Runner) -> dict:
+    """D1 (issue 13): 50 users at 50 tokens/s without, then with, two dashboards open, twice, on one app."""
+    from dashboards import Dashboards
+
+    sys.path.insert(0, ROOT)
+    from chatbox.auth import sign_token
+
+    app = runner.stack.gunicorn("app-dash", "wsgi:app", app_env(runner.secret, None, "0.02"))
+    app.wait_ready("/chat/healthz")
+    url, base = f"ws://127.0.0.1:{app.port}/chat/ws", f"http://127.0.0.1:{app.port}"
+    token = sign_token(runner.secret, "bench-dashboard-admin", ["admin"], "Bench Admin")
+    out: dict = {"without": [], "with": []}
+    for _ in range(2):
+        users = runner.args.dash_users
+        out["without"].append(runner.window("chat", app, url, users, gaps=1))
+        boards = Dashboards(base, token, count=2).start()
+        window = runner.window("chat", app, url, users, gaps=1)
+        window["dashboards"] = boards.stop()
+        out["with"].append(window)
+    runner.stack.release(app)
+    return out
+
+
 CAPACITY_KEYS = ("gap_p50_ms", "gap_p99_ms", "first_p99_ms", "replies_per_s", "chunks_per_s", "errors", "error")
 GAP_LIMIT_MS = 100.0
 
@@ -273,6 +296,7 @@ def parse_args(argv=None):
         type=lambda v: [int(x) for x in v.split(",")],
         help="C1 steps, users chatting at 50 tokens/s (default 100,200,300,400,500,600; quick 100,300,500)",
     )
+    parser.add_argument("--dash-users", type=int, default=50, help="D1: users at 50 tokens/s while dashboards watch")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy window")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal fails")
     args = parser.parse_args(argv)
@@ -303,6 +327,7 @@ def main(argv=None) -> int:
         rounds = throughput_rounds(runner, bare, llm_port)
         stack.release(bare)
         capacity = capacity_ramp(runner)
+        capacity["dashboards"] = dashboard_windows(runner)
         memory = memory_ramps(runner, nofile)
         profile = profile_window(runner) if args.profile else {"skipped": "--no-profile"}
     finally:
