@@ -7,12 +7,11 @@ from conftest import admin_token
 
 from .conftest import rows, settle
 
+# The dashboard's inbox (/dashboard/, /dashboard/users/<id>) takes no dates since issue 13: it is not listed.
 ROUTES = [
     "/admin/sessions",
     "/admin/users/alice/sessions",
     "/admin/metrics",
-    "/dashboard/",
-    "/dashboard/users/alice",
     "/dashboard/sessions.csv",
     "/dashboard/metrics",
 ]
