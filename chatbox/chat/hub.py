@@ -29,7 +29,8 @@ _PING = object()
 class Connection:
     """One WebSocket and its outbox.
 
-    A writer greenlet exists only while there is something to send, so an idle socket costs no greenlet of ours;
+    Frames are written by an event-loop callback that sends everything queued in one non-blocking call; a writer
+    greenlet exists only while the peer is slow or a close or ping is queued, so an idle socket costs no greenlet;
     the process-wide keepalive loop (ops/lifecycle.py) calls ``keepalive`` to ping and to drop silent peers.
     A client too slow to drain its outbox is closed (1013) rather than silently losing frames: it resumes with
     ``last_seq`` and misses nothing.
@@ -57,6 +58,7 @@ class Connection:
         self._ping_sent_at: float | None = None
         self._outbox: deque = deque()
         self._writer: gevent.Greenlet | None = None
+        self._flush_due = False
         self._held: list[tuple[str, int | None, int | None]] | None = None
         self._on_sent = on_sent
 
@@ -134,29 +136,46 @@ class Connection:
             self._queue(_PING)
 
     def _queue(self, item) -> None:
-        if self._writer is None and not self._outbox and isinstance(item, str) and self._send_now(item):
-            return
         self._outbox.append(item)
-        if self._writer is None:
+        if self._writer is not None:
+            return
+        if isinstance(item, str):
+            if not self._flush_due:
+                self._flush_due = True
+                gevent.get_hub().loop.run_callback(self._flush)
+        else:  # a close or a ping: the writer greenlet, which may wait for the peer
             self._writer = gevent.spawn(self._drain)
 
-    def _send_now(self, text: str) -> bool:
-        """Write a frame from the caller's greenlet when nothing is queued before it, without ever waiting: what
-        the socket cannot take at once is left for the writer greenlet. False when nothing could be written."""
-        data = self.ws.ws.send(TextMessage(data=text))
+    def _flush(self) -> None:
+        """Write every frame queued since the last turn of the event loop in one non-blocking send.
+
+        Runs as an event-loop callback (no greenlet of its own, never waits), so a reply's chunks that arrive
+        together go out together and a lone chunk costs one send; what the socket cannot take at once, and any
+        close or ping, is left to the writer greenlet."""
+        self._flush_due = False
+        if self._writer is not None:
+            return  # it writes everything queued, in order
         try:
-            sent = self.ws.sock.send(data, 0, 0.0)  # gevent's timeout 0.0: raise instead of waiting
-        except BlockingIOError:
-            return False
-        except OSError:  # socket gone: the reader notices and cleans up
+            data, frames = [], 0
+            while self._outbox and isinstance(self._outbox[0], str):
+                data.append(self.ws.ws.send(TextMessage(data=self._outbox.popleft())))
+                frames += 1
+            if data:
+                payload = b"".join(data)
+                try:
+                    sent = self.ws.sock.send(payload, 0, 0.0)  # gevent's timeout 0.0: raise instead of waiting
+                except BlockingIOError:
+                    sent = 0
+                if sent < len(payload):
+                    self._outbox.appendleft(payload[sent:])  # the rest, already encoded
+                if self._on_sent:
+                    self._on_sent(frames)
+        except Exception:  # socket gone: the reader notices and cleans up
             self.closed = True
-            return True
-        if sent < len(data):
-            self._outbox.append(data[sent:])  # the rest of this frame, already encoded
+            self._outbox.clear()
+            return
+        if self._outbox:
             self._writer = gevent.spawn(self._drain)
-        elif self._on_sent:
-            self._on_sent(1)
-        return True
 
     def _drain(self) -> None:
         """Write what is queued: every frame queued so far in one ``sendall``, then the close if one is queued."""
