@@ -104,9 +104,12 @@ class SessionStore:
     def by_share_token(self, token: str) -> Session | None:
         return Session.objects(share_token=token).first() if token else None
 
-    def active_for_user(self, user_id: str) -> Session | None:
-        """The user's active session, without its messages."""
-        return Session.objects(user_id=user_id, end=None).exclude("messages").order_by("-start").first()
+    def active_id(self, user_id: str) -> str | None:
+        """The id of the user's active session (the newest, should there be more than one)."""
+        found = Session._get_collection().find_one(
+            {"uid": user_id, "endTs": None}, projection={"_id": 1}, sort=[("ts", -1)]
+        )
+        return found["_id"] if found else None
 
     def list_for_user(self, user_id: str, limit: int = 100) -> list[Session]:
         return list(Session.objects(user_id=user_id).order_by("-start").limit(limit))

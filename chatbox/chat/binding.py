@@ -18,7 +18,6 @@ from chatbox.chat.replies import ReplyStreamer
 from chatbox.chat.resume import replay
 from chatbox.chat.state import SessionCache, SessionState
 from chatbox.integrations.llm import Providers
-from chatbox.models import Session
 from chatbox.ops.lifecycle import heartbeat_interval
 from chatbox.store import PlainMessage, SessionStore
 
@@ -74,12 +73,12 @@ class SessionBinding:
             if session is not None and session.user_id == identity.user_id and session.end is None:
                 return session
             # An id we do not know (or one that ended) means "new chat": the next message starts a session.
-            active = self.store.active_for_user(identity.user_id)
+            active = self.store.active_id(identity.user_id)
             if active is not None:
-                self.end_session(active.id)
+                self.end_session(active)
             return None
-        active = self.store.active_for_user(identity.user_id)
-        return self.sessions.get(active.id) if active is not None else None
+        active = self.store.active_id(identity.user_id)
+        return self.sessions.get(active) if active is not None else None
 
     def attach(self, conn: Connection, sid: str) -> None:
         bus = self.hub.bus
@@ -121,13 +120,13 @@ class SessionBinding:
                 return session
         if conn.watching:
             raise ProtocolError("NOT_FOUND", "Session not found")
-        active = self.store.active_for_user(conn.identity.user_id)
+        active = self.store.active_id(conn.identity.user_id)
         created = False
         if active is None:
             if not create:
                 raise ProtocolError("NOT_FOUND", "Session not found")
             active, created = self._create_once(conn)
-        session = self.sessions.get(active.id)
+        session = self.sessions.get(active)
         self.attach(conn, session.id)
         conn.send(self.status(conn, session))
         if created:
@@ -135,7 +134,7 @@ class SessionBinding:
             self.hub.signal("session_started", sid=session.id, user_id=session.user_id)
         return session
 
-    def _create_once(self, conn: Connection) -> tuple[Session, bool]:
+    def _create_once(self, conn: Connection) -> tuple[str, bool]:
         """Create the user's session unless another device (on any pod) just did: one active session per user."""
         bus, lock = self.hub.bus, "create:" + conn.identity.user_id
         for _ in range(250):
@@ -143,13 +142,13 @@ class SessionBinding:
                 break
             gevent.sleep(0.02)
         try:
-            session = self.store.active_for_user(conn.identity.user_id)
-            if session is not None:
-                return session, False
+            active = self.store.active_id(conn.identity.user_id)
+            if active is not None:
+                return active, False
             session = self.store.create(conn.identity.user_id, self.providers.default_id)
             if self.metrics:
                 self.metrics.session_created()
-            return session, True
+            return session.id, True
         finally:
             bus.slot_release(lock, conn.id)
 

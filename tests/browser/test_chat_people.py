@@ -45,7 +45,7 @@ class Admin:
 
 
 def active_sid(server, user="alice"):
-    return server.services.store.active_for_user(user).id
+    return server.services.store.active_id(user)
 
 
 def test_help_request_asks_for_confirmation_and_shows_it_is_pending(make_server, open_page):
@@ -152,7 +152,7 @@ def test_the_session_list_opens_old_conversations_read_only_and_the_active_one_l
     wait_connected(page)
     page.wait_for_selector(".message.ai")
     assert page.locator(".message.user").all_inner_texts()[0].endswith("Second question.")
-    assert server.services.store.active_for_user("alice").name == "Second question."
+    assert server.services.store.get(server.services.store.active_id("alice")).name == "Second question."
 
 
 def test_html_in_user_text_ai_markdown_and_admin_text_is_inert(make_server, open_page):

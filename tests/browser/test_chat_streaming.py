@@ -121,5 +121,5 @@ def test_a_message_lost_with_its_socket_is_resent_on_reconnect_and_answered_once
     assert [b.inner_text().count("Did this arrive?") for b in page.locator(".message.user").all()] == [1]
     assert ai_texts(page) == [demo_answer("Did this arrive?")]
     store = server.services.store
-    stored = store.messages(store.get(store.active_for_user("alice").id))
+    stored = store.messages(store.get(store.active_id("alice")))
     assert [(m.sender, m.seq) for m in stored] == [("user", 1), ("ai", 2)]
