@@ -31,6 +31,20 @@ def test_dependencies_are_requirements_pins_and_httpx2_is_declared():
     assert "httpx2==2.16.2" in declared  # the LLM adapters import it directly
 
 
+def test_every_command_the_docs_name_exists():
+    from chatbox.cli import COMMANDS
+
+    names = {command.name for command in COMMANDS}
+    texts = [(ROOT / "README.md").read_text()] + [path.read_text() for path in (ROOT / "docs").glob("*.md")]
+    named = {
+        name
+        for text in texts
+        for name in re.findall(r"(?m)(?:flask --app chatbox|^chatbox|`chatbox) ([a-z][a-z-]+)", text)
+    }
+    assert named and named <= names, named - names
+    assert {"sign-token", "ensure-indexes", "reencrypt", "check-data"} <= named
+
+
 def run_signed(command, server, cwd=ROOT) -> str:
     done = subprocess.run(
         [*command, "sign-token", "erin", "--name", "Erin"], env=ENV, cwd=cwd, capture_output=True, text=True, timeout=60
