@@ -60,7 +60,7 @@ class Report:
     problems: list[str] = field(default_factory=list)  # "session <id>: <what>"
 
 
-def _encrypted_values(doc: dict) -> Iterator[tuple[str, str]]:
+def encrypted_values(doc: dict) -> Iterator[tuple[str, str]]:
     """(path, stored value) of every encrypted field of a raw session document."""
     yield "nm", doc.get("nm")
     for index, message in enumerate(doc.get("msgs") or []):
@@ -164,8 +164,8 @@ def document_problems(doc: dict, ring: KeyRing) -> list[str]:
         Session._from_son(doc).validate()
     except Exception as exc:  # a document that cannot even be loaded is reported the same way as an invalid one
         problems.append(f"session {sid}: does not validate: {exc}")
-    for path, stored in _encrypted_values(doc):
-        if stored is None or (path == "nm" and stored == ""):
+    for path, stored in encrypted_values(doc):
+        if stored is None:
             continue
         if not isinstance(stored, str):
             if ".meta[" not in path:  # meta may hold numbers and flags; the encrypted fields are strings

@@ -128,9 +128,9 @@ def test_ensure_indexes_creates_the_missing_indexes(server):
 # --- reencrypt -------------------------------------------------------------------------------------------------
 
 
-def encrypted_values(sid):
+def stored_values(sid):
     doc = Session._get_collection().find_one({"_id": sid})
-    return [(path, value) for path, value in maintenance._encrypted_values(doc) if isinstance(value, str) and value]
+    return [(path, value) for path, value in maintenance.encrypted_values(doc) if isinstance(value, str) and value]
 
 
 def test_reencrypt_moves_a_live_service_to_the_new_key(make_server):
@@ -146,7 +146,7 @@ def test_reencrypt_moves_a_live_service_to_the_new_key(make_server):
     assert "2 sessions read, 2 rewritten, 9 values re-encrypted, 0 problems" in result.stdout
     only_new = KeyRing(NEW)
     for sid in (live, "a" * 32):
-        for path, value in encrypted_values(sid):
+        for path, value in stored_values(sid):
             assert only_new.decrypt(value) != value, path  # every value opens with the new key alone
     go = Session._get_collection().find_one({"_id": "a" * 32})
     assert only_new.decrypt(go["nm"]) == "Where is my order?"
