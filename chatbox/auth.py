@@ -75,7 +75,6 @@ def init_app(app) -> None:
         JWT_QUERY_STRING_NAME="token",
         JWT_ACCESS_COOKIE_NAME=DASHBOARD_COOKIE,
         JWT_COOKIE_CSRF_PROTECT=False,
-        JWT_ACCESS_TOKEN_EXPIRES=timedelta(hours=12),
     )
     jwt_manager.init_app(app)
     # After init_app, which maps this error to "invalid token": an empty ``Bearer`` is a missing token to Go.

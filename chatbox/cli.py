@@ -17,6 +17,7 @@ from flask.cli import ScriptInfo, with_appcontext
 from chatbox import __version__, maintenance
 from chatbox.auth import ADMIN_ROLES, sign_token
 from chatbox.crypto import KeyRing
+from chatbox.settings import SettingsError
 
 DURATION = re.compile(r"^(\d+)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -121,10 +122,17 @@ def init_app(app) -> None:
 @click.version_option(__version__, prog_name="chatbox")
 @click.pass_context
 def main(context: click.Context) -> None:
+    # with_appcontext builds the app through this ScriptInfo only when a command runs (so --help needs no config).
+    context.obj = ScriptInfo(create_app=_configured_app, set_debug_flag=False)
+
+
+def _configured_app():
     from chatbox import create_app
 
-    # with_appcontext builds the app through this ScriptInfo only when a command runs (so --help needs no config).
-    context.obj = ScriptInfo(create_app=create_app, set_debug_flag=False)
+    try:
+        return create_app()
+    except SettingsError as exc:  # a one-line reason, as the service gives, not a traceback
+        raise click.ClickException(f"configuration error: {exc}") from None
 
 
 for _command in COMMANDS:

@@ -66,6 +66,15 @@ def test_console_script_entry_point_signs_tokens_the_service_accepts(server):
     assert accepted(server, run_signed(entry, server))
 
 
+def test_console_script_names_a_configuration_error_without_a_traceback():
+    module, function = PYPROJECT["project"]["scripts"]["chatbox"].split(":")
+    entry = [sys.executable, "-c", f"import sys; from {module} import {function}; sys.exit({function}())"]
+    env = {**ENV, "CHATBOX_ENV": "production", "JWT_SECRET": ""}
+    done = subprocess.run([*entry, "check-data"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "configuration error: JWT_SECRET is required" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_flask_cli_reaches_the_same_commands(server):
     flask = [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "chatbox"]
     assert accepted(server, run_signed(flask, server))
