@@ -6,6 +6,7 @@ Only ``create_app`` builds an application; importing this package connects to no
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask
 
@@ -15,12 +16,19 @@ __version__ = "0.1.0"
 log = logging.getLogger("chatbox")
 
 
+def asset_folder(name: str) -> str:
+    """``templates`` or ``static``: inside the package when installed (pip install .), else beside it (the tree)."""
+    package = Path(__file__).resolve().parent
+    inside = package / name
+    return str(inside if inside.is_dir() else package.parent / name)
+
+
 def create_app(settings: Settings | None = None, bus=None) -> Flask:
     """Build the app: settings → storage → services → blueprints → error handlers.
 
     Raises SettingsError when the configuration is unusable.
     """
-    from chatbox import admin, auth, files, models, notify, pages, storage
+    from chatbox import admin, auth, cli, files, models, notify, pages, storage
     from chatbox.chat import bp as chat_bp
     from chatbox.chat.socket import sock
     from chatbox.ops import bp as ops_bp
@@ -29,7 +37,10 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     settings = settings or Settings.load()
     app = Flask(
-        __name__, template_folder="../templates", static_folder="../static", static_url_path=f"{settings.prefix}/static"
+        __name__,
+        template_folder=asset_folder("templates"),
+        static_folder=asset_folder("static"),
+        static_url_path=f"{settings.prefix}/static",
     )
     app.config["CHATBOX_SETTINGS"] = settings
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None, "max_message_size": settings.max_message_size}
@@ -40,6 +51,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     app.extensions["chatbox"] = services
 
     auth.init_app(app)
+    cli.init_app(app)
     http.init_app(app)
     metrics.init_app(app)
     sock.init_app(app)

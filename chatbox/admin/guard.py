@@ -14,8 +14,9 @@ import hmac
 import time
 
 from flask import current_app, g, make_response, redirect, render_template, request
+from flask_jwt_extended import get_jwt_request_location
 
-from chatbox.auth import DASHBOARD_COOKIE, AuthError, Identity, bearer_token, identify
+from chatbox.auth import DASHBOARD_COOKIE, AuthError, Identity, bearer_token, identify, request_identity
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -66,13 +67,14 @@ def check_token(token: str) -> Identity:
 
 
 def _authenticate() -> None:
-    header_token = bearer_token()
-    token = header_token or request.cookies.get(DASHBOARD_COOKIE, "")
-    if not token:
+    identity = request_identity("headers", "cookies")
+    if identity is None:
         raise AuthError(401, "UNAUTHORIZED", "Sign in with an admin token")
-    g.identity = check_token(token)
-    g.csrf_token = csrf_for(token)
-    g.cookie_auth = not header_token
+    if not identity.is_admin:
+        raise AuthError(403, "FORBIDDEN", "Insufficient permissions")
+    g.identity = identity
+    g.cookie_auth = get_jwt_request_location() == "cookies"
+    g.csrf_token = csrf_for(request.cookies[DASHBOARD_COOKIE] if g.cookie_auth else bearer_token())
 
 
 def _csrf_ok() -> bool:

@@ -13,7 +13,7 @@ from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from chatbox.auth import AuthError, bearer_token, identify
+from chatbox.auth import AuthError, request_identity
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame
@@ -42,13 +42,12 @@ def check_socket_request():
     origins = settings.ws_allowed_origins
     if origins and request.headers.get("Origin") not in origins:
         return Response("Forbidden", 403, mimetype="text/plain")
-    token = bearer_token() or request.args.get("token", "")
-    if not token:
-        return Response("Missing authentication token", 401, mimetype="text/plain")
     try:
-        identity = identify(token)
+        identity = request_identity("headers", "query_string")
     except AuthError:
         return Response("Authentication failed", 401, mimetype="text/plain")
+    if identity is None:
+        return Response("Missing authentication token", 401, mimetype="text/plain")
     if len(services.hub.connections) >= settings.max_connections:
         services.metrics.rate_limited("connection")
         services.alert("connection_cap", limit=settings.max_connections)
