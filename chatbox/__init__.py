@@ -11,8 +11,9 @@ from pathlib import Path
 from flask import Flask
 
 from chatbox.settings import Settings
+from chatbox.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "asset_folder", "create_app"]
 log = logging.getLogger("chatbox")
 
 

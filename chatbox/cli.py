@@ -14,10 +14,11 @@ import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
-from chatbox import __version__, maintenance
+from chatbox import maintenance
 from chatbox.auth import ADMIN_ROLES, sign_token
 from chatbox.crypto import KeyRing
 from chatbox.settings import SettingsError
+from chatbox.version import __version__
 
 DURATION = re.compile(r"^(\d+)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

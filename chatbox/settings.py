@@ -6,16 +6,20 @@ what it means; docs/CONFIGURATION.md is checked against this table by a test. Th
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-PLACEHOLDER_MARKERS = ("REPLACE_WITH", "PLACEHOLDER", "CHANGE-ME", "CHANGE_ME", "YOUR-")
+from chatbox.config_checks import is_placeholder
+from chatbox.errors import SettingsError
+from chatbox.llm_settings import ProviderConfig, read_providers
+
+__all__ = ["ProviderConfig", "Settings", "SettingsError"]  # the names callers import from here
+
 WEAK_SECRET_PATTERNS = (
     "secret",
     "test",
@@ -28,13 +32,8 @@ WEAK_SECRET_PATTERNS = (
     "12345",
     "placeholder",
 )
-PROVIDER_TYPES = ("openai", "anthropic", "dify", "demo")
 ENVIRONMENTS = ("production", "development", "test")
 DEFAULT_UPLOAD_DIR = "./data/uploads"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable and how to fix it."""
 
 
 # --- value parsers -------------------------------------------------------------------------------------------------
@@ -575,20 +574,6 @@ SECRET_ENV_ALIASES = {"SMTP_PASS": "SMTP_PASSWORD"}
 
 
 @dataclass(frozen=True)
-class ProviderConfig:
-    id: str
-    name: str
-    type: str
-    endpoint: str = ""
-    api_key: str = field(default="", repr=False)
-    model: str = ""
-    max_tokens: int = 1024
-    temperature: float | None = None
-    system_prompt: str = ""
-    fallback: str = ""
-
-
-@dataclass(frozen=True)
 class Settings:
     """All configuration, typed. Build with ``Settings.load()`` or ``Settings.for_tests(**overrides)``."""
 
@@ -662,7 +647,8 @@ class Settings:
         values = {}
         for spec in SPECS:
             values[spec.name] = _resolve(spec, environ, document)
-        settings = cls(values, _providers(environ, document))
+        tables = _toml_get(document, "llm.providers") or _toml_get(document, "chatbox.llm.providers") or []
+        settings = cls(values, read_providers(environ, tables))
         settings.validate()
         settings.require_deployment()
         return settings
@@ -710,7 +696,7 @@ class Settings:
             raise SettingsError(f"CHATBOX_PATH_PREFIX must start with '/' (got {self.path_prefix!r})")
         for name in ("ws_allowed_origins", "cors_allowed_origins"):
             for origin in self.values[name]:
-                if _is_placeholder(origin):
+                if is_placeholder(origin):
                     raise SettingsError(
                         f"{_env_of(name)} contains a placeholder value ({origin!r}): list the real "
                         "origins, e.g. https://chat.example.com"
@@ -750,11 +736,6 @@ def _env_of(name: str) -> str:
     return next(spec.env for spec in SPECS if spec.name == name)
 
 
-def _is_placeholder(value: str) -> bool:
-    upper = value.upper()
-    return any(marker in upper for marker in PLACEHOLDER_MARKERS)
-
-
 _GENERATE_JWT = "generate one with: openssl rand -base64 48"
 _GENERATE_KEY = "generate one with: openssl rand -hex 16"
 
@@ -762,7 +743,7 @@ _GENERATE_KEY = "generate one with: openssl rand -hex 16"
 def _check_jwt_secret(secret: str) -> None:
     if not secret:
         raise SettingsError(f"JWT_SECRET is required in production; {_GENERATE_JWT}")
-    if _is_placeholder(secret):
+    if is_placeholder(secret):
         raise SettingsError(f"JWT_SECRET contains a placeholder value; {_GENERATE_JWT}")
     if len(secret.encode()) < 32:
         raise SettingsError(f"JWT_SECRET must be at least 32 bytes (got {len(secret.encode())}); {_GENERATE_JWT}")
@@ -778,7 +759,7 @@ def _check_encryption_keys(primary: str, previous: list[str]) -> None:
     for label, key in [("ENCRYPTION_KEY", primary)] + [("ENCRYPTION_KEYS_PREVIOUS", k) for k in previous]:
         if not key:
             continue
-        if _is_placeholder(key):
+        if is_placeholder(key):
             raise SettingsError(f"{label} contains a placeholder value; {_GENERATE_KEY}")
         if len(key.encode()) != 32:
             raise SettingsError(
@@ -820,7 +801,7 @@ def _resolve(spec: Spec, environ: Mapping[str, str], document: dict) -> Any:
         for key in spec.toml:
             value = _toml_get(document, key)
             if value is not None:
-                if spec.secret and isinstance(value, str) and _is_placeholder(value):
+                if spec.secret and isinstance(value, str) and is_placeholder(value):
                     raise SettingsError(
                         f"{spec.env} (config key {key}) contains a placeholder value; set the real "
                         "value in the environment or the file"
@@ -834,119 +815,3 @@ def _resolve(spec: Spec, environ: Mapping[str, str], document: dict) -> Any:
     except ValueError as exc:
         shown = "(hidden)" if spec.secret else repr(raw)
         raise SettingsError(f"{source} = {shown} is not valid: {exc}") from None
-
-
-_PROVIDER_FIELDS = {
-    "ID": ("id", str),
-    "NAME": ("name", str),
-    "TYPE": ("type", str),
-    "ENDPOINT": ("endpoint", str),
-    "API_KEY": ("api_key", str),
-    "MODEL": ("model", str),
-    "MAX_TOKENS": ("max_tokens", int),
-    "TEMPERATURE": ("temperature", float),
-    "SYSTEM_PROMPT": ("system_prompt", str),
-    "FALLBACK": ("fallback", str),
-}
-_TOML_PROVIDER_KEYS = {"apiKey": "api_key", "maxTokens": "max_tokens", "systemPrompt": "system_prompt"}
-
-
-def _providers(environ: Mapping[str, str], document: dict) -> tuple[ProviderConfig, ...]:
-    tables = _toml_get(document, "llm.providers") or _toml_get(document, "chatbox.llm.providers") or []
-    entries: list[dict] = [
-        {_TOML_PROVIDER_KEYS.get(k, k): v for k, v in table.items()} for table in tables if isinstance(table, dict)
-    ]
-    for index, entry in enumerate(entries, start=1):
-        _cast_toml_fields(index, entry)
-    numbers = sorted({int(m.group(1)) for key in environ if (m := re.fullmatch(r"LLM_PROVIDER_(\d+)_[A-Z_]+", key))})
-    for key in environ:
-        match = re.fullmatch(r"LLM_PROVIDER_(\d+)_([A-Z_]+)", key)
-        if match and (int(match.group(1)) < 1 or match.group(2) not in _PROVIDER_FIELDS):
-            raise SettingsError(
-                f"{key} is not a provider setting: use LLM_PROVIDER_<n>_<field> with n from 1 and "
-                f"field one of {', '.join(_PROVIDER_FIELDS)}"
-            )
-    for number in numbers:
-        while len(entries) < number:
-            entries.append({})
-        for suffix, (name, cast) in _PROVIDER_FIELDS.items():
-            value = environ.get(f"LLM_PROVIDER_{number}_{suffix}")
-            if value not in (None, ""):
-                try:
-                    # Strip: a key pasted with a trailing newline would be an invalid HTTP header.
-                    entries[number - 1][name] = cast(value.strip())
-                except ValueError:
-                    raise SettingsError(
-                        f"LLM_PROVIDER_{number}_{suffix} = {value!r} is not a valid {cast.__name__}"
-                    ) from None
-    providers = []
-    for index, entry in enumerate(entries, start=1):
-        if not entry:
-            continue
-        providers.append(_provider(index, entry))
-    seen = set()
-    for provider in providers:
-        if provider.id in seen:
-            raise SettingsError(f"LLM provider id {provider.id!r} is configured twice")
-        seen.add(provider.id)
-    return tuple(providers)
-
-
-def _cast_toml_fields(index: int, entry: dict) -> None:
-    """Give TOML values the field types (``max_tokens = "1024"`` works, ``max_tokens = "many"`` is refused)."""
-    for name, cast in _PROVIDER_FIELDS.values():
-        value = entry.get(name)
-        if value is None or isinstance(value, cast) and not isinstance(value, bool):
-            continue
-        try:
-            if isinstance(value, (dict, list, bool)):
-                raise ValueError(name)
-            entry[name] = cast(value)
-        except ValueError:
-            raise SettingsError(f"LLM provider {index}: {name} = {value!r} is not a valid {cast.__name__}") from None
-
-
-def _provider(index: int, entry: dict) -> ProviderConfig:
-    label = f"LLM provider {index} (LLM_PROVIDER_{index}_*)"
-    for required in ("id", "type"):
-        if not entry.get(required):
-            raise SettingsError(f"{label}: {required} is required")
-    if entry["type"] not in PROVIDER_TYPES:
-        raise SettingsError(f"{label}: type must be one of {', '.join(PROVIDER_TYPES)} (got {entry['type']!r})")
-    if entry["type"] != "demo":
-        if not entry.get("endpoint"):
-            raise SettingsError(f"{label}: endpoint is required")
-        check_endpoint(label, entry["endpoint"])
-        if _is_placeholder(str(entry.get("api_key", ""))):
-            raise SettingsError(f"{label}: the API key is a placeholder; set LLM_PROVIDER_{index}_API_KEY")
-        if entry["type"] in ("anthropic", "dify") and not entry.get("api_key"):
-            raise SettingsError(
-                f"{label}: an API key is required for type {entry['type']}; set LLM_PROVIDER_{index}_API_KEY"
-            )
-    if "max_tokens" in entry and entry["max_tokens"] < 1:
-        raise SettingsError(f"{label}: max_tokens must be at least 1 (got {entry['max_tokens']})")
-    known = {f.name for f in dataclasses.fields(ProviderConfig)}
-    unknown = set(entry) - known
-    if unknown:
-        raise SettingsError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
-    entry = {"name": entry["id"], **entry}
-    return ProviderConfig(**entry)
-
-
-_INTERNAL_SUFFIXES = (".local", ".internal", ".svc", ".cluster.local")
-
-
-def check_endpoint(label: str, endpoint: str) -> None:
-    """Allow https anywhere, http only for internal hosts (loopback, private IPs, dotless or cluster names)."""
-    match = re.fullmatch(r"(https?)://(\[[^\]]+\]|[^/:]+)(:\d+)?(/.*)?", endpoint)
-    if not match:
-        raise SettingsError(f"{label}: endpoint {endpoint!r} is not an http(s) URL with a host")
-    scheme, host = match.group(1), match.group(2).strip("[]")
-    if scheme == "https":
-        return
-    try:
-        internal = ipaddress.ip_address(host).is_private or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        internal = "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost"
-    if not internal:
-        raise SettingsError(f"{label}: endpoint must use https (http is allowed only for internal hosts): {endpoint}")

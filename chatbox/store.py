@@ -10,18 +10,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
+from chatbox.clock import utcnow
 from chatbox.crypto import KeyRing
 from chatbox.events import Event, MessageStored, SessionUpdated, TranscriptStored
 from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.models import Message, Session
-
-
-def utcnow() -> datetime:
-    # MongoDB keeps milliseconds; rounding here keeps what we send equal to what we read back.
-    moment = datetime.now(timezone.utc)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=None)
 
 
 def new_id() -> str:

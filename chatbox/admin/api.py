@@ -11,9 +11,9 @@ from chatbox.admin import queries
 from chatbox.auth import require_admin
 from chatbox.chat.shapes import session_summary, stored_message
 from chatbox.chat.takeover import TakeoverError, audit
-from chatbox.ops.http import ApiError
+from chatbox.clock import utcnow
+from chatbox.errors import ApiError
 from chatbox.ops.limits import admin_limit
-from chatbox.store import utcnow
 
 bp = Blueprint("admin_api", __name__)
 

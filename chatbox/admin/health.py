@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chatbox.store import utcnow
+from chatbox.clock import utcnow
 
 
 @dataclass

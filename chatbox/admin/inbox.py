@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 from chatbox.admin.queries import MAX_USER_ID, bad_request
 from chatbox.chat.protocol import format_api_time
+from chatbox.clock import utcnow
 from chatbox.models import Session
-from chatbox.store import utcnow
 
 # view key -> (label, filter). "help" is a session whose user is waiting for a person (taking over clears it).
 HELP_WAITING = {"helpRequested": True, "endTs": None}

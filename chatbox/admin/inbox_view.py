@@ -11,7 +11,7 @@ from flask import Response, render_template, request, stream_with_context, url_f
 
 from chatbox.admin import guard, inbox, live
 from chatbox.admin.views import bp, is_htmx, services, sign_in_with
-from chatbox.ops.http import ApiError
+from chatbox.errors import ApiError
 
 ROW_INTERVAL = 1.0
 

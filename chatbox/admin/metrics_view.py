@@ -9,8 +9,8 @@ from flask import render_template, request
 from chatbox.admin import charts, queries, stats
 from chatbox.admin.guard import require_dashboard_admin
 from chatbox.admin.views import bp
-from chatbox.ops.http import ApiError
-from chatbox.store import utcnow
+from chatbox.clock import utcnow
+from chatbox.errors import ApiError
 
 PRESETS = {"1h": 1, "24h": 24, "7d": 24 * 7, "30d": 24 * 30}
 MAX_CHART_DAYS = 400  # the tokens chart has one bar per hour

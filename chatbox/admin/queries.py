@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from chatbox.admin import stats
 from chatbox.chat.protocol import parse_time
+from chatbox.clock import utcnow
+from chatbox.errors import ApiError
 from chatbox.models import Session
-from chatbox.ops.http import ApiError
-from chatbox.store import utcnow
 
 SORTS = {
     "start_time": "ts",

@@ -7,12 +7,12 @@ import time
 from flask import redirect, render_template, url_for
 from pymongo.errors import PyMongoError
 
-import chatbox
 from chatbox import models
 from chatbox.admin.guard import require_dashboard_admin
 from chatbox.admin.views import bp, services
 from chatbox.models import Notification
 from chatbox.ops.health import mongo_ready
+from chatbox.version import __version__
 
 
 def index_report() -> list[dict]:
@@ -144,7 +144,7 @@ def status_page():
         indexes=indexes,
         dependencies=deps,
         providers=models,
-        version=chatbox.__version__,
+        version=__version__,
         config=services().settings.masked(),
         warnings=services().settings.warnings,
     )

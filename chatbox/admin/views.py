@@ -20,7 +20,7 @@ from flask import (
 from chatbox.admin import guard, queries
 from chatbox.auth import AuthError
 from chatbox.chat.shapes import session_summary
-from chatbox.ops.http import ApiError
+from chatbox.errors import ApiError
 
 bp = Blueprint("dashboard", __name__)
 CONTENT_SECURITY_POLICY = (

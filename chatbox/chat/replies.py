@@ -18,18 +18,21 @@ from gevent.queue import Empty, Queue
 
 from chatbox.chat.frames import ChunkFrames
 from chatbox.chat.protocol import Frame, error_frame, now
-from chatbox.integrations.llm import AiFile, Delta, Provider, ProviderError, ReplyRequest, Turn, Usage, estimate_tokens
+from chatbox.integrations.llm import (
+    AiFile,
+    Delta,
+    Provider,
+    ProviderError,
+    ReplyCancelled,
+    ReplyRequest,
+    ReplyTimeout,
+    Turn,
+    Usage,
+    estimate_tokens,
+)
 from chatbox.store import ReplyTotals
 
 log = logging.getLogger("chatbox.replies")
-
-
-class ReplyCancelled(Exception):
-    """Raised inside a reply greenlet to stop it (takeover, session ended)."""
-
-
-class ReplyTimeout(Exception):
-    pass
 
 
 @dataclass

@@ -8,7 +8,7 @@ from chatbox.auth import require_user
 from chatbox.chat import bp, sharing
 from chatbox.chat.protocol import format_api_time
 from chatbox.chat.shapes import session_summary, stored_message
-from chatbox.ops.http import ApiError
+from chatbox.errors import ApiError
 from chatbox.ops.limits import public_limit
 
 LIST_LIMIT = 100

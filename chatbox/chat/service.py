@@ -12,13 +12,13 @@ from pymongo.errors import PyMongoError
 
 from chatbox.chat import voice
 from chatbox.chat.binding import SessionBinding
-from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.frames import message_frame
 from chatbox.chat.hub import Connection, Hub
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
 from chatbox.chat.state import SessionCache, SessionState
 from chatbox.chat.takeover import Takeover, TakeoverError
+from chatbox.files.urls import check_external_url
 from chatbox.integrations.llm import Providers
 from chatbox.store import PlainMessage, SessionStore
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from chatbox.clock import utcnow
 from chatbox.models import Session
-from chatbox.store import SessionStore, utcnow
+from chatbox.store import SessionStore
 
 
 def expiry(settings) -> datetime:

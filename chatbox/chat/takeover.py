@@ -11,8 +11,8 @@ import time
 import gevent
 
 from chatbox.chat.protocol import Frame, now
+from chatbox.clock import utcnow
 from chatbox.models import AuditEntry
-from chatbox.store import utcnow
 
 
 class TakeoverError(Exception):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 
 from chatbox.chat.protocol import Frame, now
+from chatbox.config_checks import check_endpoint
+from chatbox.errors import ApiError, SettingsError
 from chatbox.files.service import FileService
 from chatbox.files.sniff import Refused, check_name, human_size
 from chatbox.integrations.httpx_fetch import FetchError, TooLarge, fetch
 from chatbox.integrations.llm import AiFile
-from chatbox.ops.http import ApiError
-from chatbox.settings import SettingsError, check_endpoint
 
 log = logging.getLogger("chatbox.files")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, redirect, request, send_file
 
 from chatbox.auth import request_identity, require_user
+from chatbox.errors import ApiError
 from chatbox.files import bp, links
 from chatbox.files.service import FileService
-from chatbox.ops.http import ApiError
 
 # Served bytes never run: no scripts, no plugins, no framing; media may still load from us.
 FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -14,16 +14,16 @@ import tempfile
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
-from chatbox.chat.file_urls import check_external_url
 from chatbox.chat.protocol import Frame, ProtocolError, now
 from chatbox.chat.sharing import live_share
+from chatbox.errors import ApiError
 from chatbox.files.links import signed_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
 from chatbox.files.sniff import Inspector, Refused, check_name, human_size
 from chatbox.files.spool import Spool
+from chatbox.files.urls import check_external_url
 from chatbox.integrations.files import FileStore
-from chatbox.ops.http import ApiError
 
 log = logging.getLogger("chatbox.files")
 

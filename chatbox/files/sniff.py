@@ -12,8 +12,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from chatbox.errors import ApiError
 from chatbox.files.containers import container_problem
-from chatbox.ops.http import ApiError
 
 HEAD_SIZE = 8192  # bytes looked at to decide the type
 

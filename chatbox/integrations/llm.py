@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from chatbox.settings import ProviderConfig
+from chatbox.llm_settings import ProviderConfig
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ class ProviderError(Exception):
     def __init__(self, detail: str, retryable: bool = False, retry_after: float | None = None):
         super().__init__(detail[:1024])
         self.retryable, self.retry_after = retryable, retry_after
+
+
+class ReplyCancelled(Exception):
+    """Raised inside a reply greenlet to stop it (takeover, session ended); adapters must let it through."""
+
+
+class ReplyTimeout(Exception):
+    """Raised inside a reply greenlet when the provider took longer than ``LLM_STREAM_TIMEOUT``."""
 
 
 class Provider:

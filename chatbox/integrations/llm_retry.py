@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 import gevent
 from gevent import GreenletExit
 
-from chatbox.chat.replies import ReplyCancelled, ReplyTimeout
-from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyRequest, Turn
+from chatbox.integrations.llm import Delta, Provider, ProviderError, ReplyCancelled, ReplyRequest, ReplyTimeout, Turn
 
 log = logging.getLogger("chatbox.llm")
 

@@ -11,6 +11,8 @@ import json
 import time
 from datetime import UTC
 
+from chatbox.clock import utcnow
+
 SUPPRESSED_TTL = 86_400.0  # a suppressed count waits this long for the next alert to sum it up
 
 
@@ -21,8 +23,6 @@ class MonotonicClock:
         return time.monotonic()
 
     def now(self):
-        from chatbox.store import utcnow
-
         return utcnow()
 
     def sleep(self, seconds: float) -> None:

@@ -9,6 +9,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from chatbox.auth import AuthError
+from chatbox.errors import ApiError
 
 log = logging.getLogger("chatbox.http")
 
@@ -18,14 +19,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-XSS-Protection": "1; mode=block",
 }
-
-
-class ApiError(Exception):
-    """An error answered as JSON ``{"error": message, "code": code}``."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers or {}, extra
 
 
 class NoDeflate:

@@ -15,7 +15,7 @@ from datetime import timedelta
 import gevent
 import gevent.event
 
-from chatbox.store import utcnow
+from chatbox.clock import utcnow
 
 log = logging.getLogger("chatbox.lifecycle")
 RESTART_CLOSE_CODE = 1012

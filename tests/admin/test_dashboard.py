@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from conftest import token
 
+from chatbox.clock import utcnow
 from chatbox.models import SESSION_INDEXES, AuditEntry, Message, Notification, Session
-from chatbox.store import utcnow
 
 from .conftest import ADMIN, T0, make_session
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import gevent
 import pytest
 
+from chatbox.clock import utcnow
 from chatbox.models import Session
-from chatbox.store import utcnow
 
 from .conftest import ADMIN, make_session
 from .test_takeover_live import SseReader

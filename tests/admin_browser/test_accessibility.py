@@ -8,7 +8,7 @@ from admin.conftest import make_session
 from axe_playwright_python.sync_playwright import Axe
 from conftest import admin_token
 
-from chatbox.store import utcnow
+from chatbox.clock import utcnow
 
 from .conftest import shot
 from .test_dashboard_browser import sign_in, wait_ready

@@ -7,7 +7,7 @@ import pytest
 from admin.conftest import make_session
 from conftest import admin_token
 
-from chatbox.store import utcnow
+from chatbox.clock import utcnow
 
 from .conftest import shot
 from .test_dashboard_browser import sign_in, wait_ready

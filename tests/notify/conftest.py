@@ -14,9 +14,9 @@ from aiosmtpd.controller import Controller
 from conftest import admin_token, free_port
 from gevent.pywsgi import WSGIServer
 
+from chatbox.clock import utcnow
 from chatbox.integrations.twilio_sms import TwilioSms
 from chatbox.models import Notification
-from chatbox.store import utcnow
 
 TWILIO_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_TOKEN = "f" * 16 + "0" * 16

@@ -1,0 +1,64 @@
+"""The package's layers, read from its source: imports point down the floors.
+
+Floors, bottom up: the leaf modules (errors, clock, version, config checks, store events), then ``integrations/``
+(vendor adapters and the bus, which know nothing of features), then the features (``chat/``, ``files/``,
+``notify/``, ``admin/``, ``ops/``). A lower floor importing a higher one is the tangle issue 14 removed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "chatbox"
+FEATURES = ("chatbox.chat", "chatbox.admin", "chatbox.files", "chatbox.notify", "chatbox.ops", "chatbox.pages")
+LEAVES = ("errors.py", "clock.py", "version.py", "config_checks.py", "llm_settings.py", "events.py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function, as a dotted name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def reaching(path: Path, floors: tuple[str, ...]) -> list[str]:
+    return sorted(name for name in imported_modules(path) if name == "chatbox" or name.startswith(floors))
+
+
+def offenders(paths, floors) -> dict[str, list[str]]:
+    found = {str(path.relative_to(PACKAGE)): reaching(path, floors) for path in paths}
+    return {path: names for path, names in found.items() if names}
+
+
+def test_integrations_know_nothing_of_features():
+    assert offenders(sorted((PACKAGE / "integrations").glob("*.py")), FEATURES) == {}
+
+
+def test_leaf_modules_import_no_feature_and_no_integration():
+    paths = [PACKAGE / name for name in LEAVES]
+    assert offenders(paths, (*FEATURES, "chatbox.integrations", "chatbox.settings", "chatbox.store")) == {}
+
+
+def test_provider_health_does_not_reach_into_chat():
+    assert offenders([PACKAGE / "admin" / "health.py"], ("chatbox.chat",)) == {}
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path):
+    """The walk above finds imports in every form, so an empty answer means something."""
+    module = tmp_path / "adapter.py"
+    module.write_text(
+        "import chatbox.chat.hub\nfrom chatbox.admin import views\n\n\ndef later():\n    from chatbox import chat\n"
+    )
+    assert reaching(module, ("chatbox.chat", "chatbox.admin")) == [
+        "chatbox",
+        "chatbox.admin",
+        "chatbox.admin.views",
+        "chatbox.chat",
+        "chatbox.chat.hub",
+    ]
