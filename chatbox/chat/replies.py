@@ -229,6 +229,10 @@ class ReplyStreamer:
             outcome.chunks = self.hub.bus.stream_append(job.sid, delta.text) or outcome.chunks + 1
             text = chunks.text(delta.text, outcome.provider.id, outcome.chunks)
             self.hub.broadcast_text(job.sid, text, seq=job.seq, chunk=outcome.chunks)
+            if outcome.chunks == 1:
+                # Sockets are written once per turn of the event loop: let the first token go out now, not after
+                # a provider that answers without pauses has produced the whole reply.
+                gevent.sleep(0)
 
     def _after(self, job: ReplyJob, provider: Provider, files: list[AiFile], text: str) -> None:
         """After the reply's text: the files it produced, then whoever hears complete replies."""

@@ -68,9 +68,18 @@ def check_socket_request():
         services.bus.slot_release("user:" + identity.user_id, conn_id)
         return Response("Bad Request", 400, mimetype="text/plain", headers={"Sec-WebSocket-Version": "13"})
     g.socket_identity, g.socket_id = identity, conn_id
+    for name in JWT_REQUEST_STATE:
+        g.pop(name, None)  # the request lives as long as the socket: keep only the identity, not the decoded token
     return None
 
 
+# What flask-jwt-extended leaves in ``g`` after reading a token (flask_jwt_extended/view_decorators.py).
+JWT_REQUEST_STATE = (
+    "_jwt_extended_jwt",
+    "_jwt_extended_jwt_header",
+    "_jwt_extended_jwt_user",
+    "_jwt_extended_jwt_location",
+)
 LAST_SEQ_DIGITS = 18  # far beyond any session's length; a longer number is not a sequence number
 
 
