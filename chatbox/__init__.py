@@ -29,11 +29,9 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     Raises SettingsError when the configuration is unusable.
     """
-    from chatbox import admin, auth, cli, files, models, notify, pages, storage
-    from chatbox.chat import bp as chat_bp
-    from chatbox.chat.socket import sock
-    from chatbox.ops import bp as ops_bp
-    from chatbox.ops import http, metrics
+    import gevent
+
+    from chatbox import models, storage
     from chatbox.services import build
 
     settings = settings or Settings.load()
@@ -50,6 +48,24 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     storage.connect(settings)
     services = build(settings, bus=bus)
     app.extensions["chatbox"] = services
+    _add_features(app, settings)
+    if settings.cors_allowed_origins:
+        _enable_cors(app, settings.cors_allowed_origins)
+
+    gevent.spawn(models.ensure_indexes)
+    services.lifecycle.start()
+    for warning in settings.warnings:
+        log.warning("configuration: %s", warning)
+    return app
+
+
+def _add_features(app: Flask, settings: Settings) -> None:
+    """Bind the extensions and register every feature's routes."""
+    from chatbox import admin, auth, cli, files, notify, pages
+    from chatbox.chat import bp as chat_bp
+    from chatbox.chat.socket import sock
+    from chatbox.ops import bp as ops_bp
+    from chatbox.ops import http, metrics
 
     auth.init_app(app)
     cli.init_app(app)
@@ -61,22 +77,15 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     for feature in (pages, admin, files, notify):
         feature.init_app(app, settings)
 
-    if settings.cors_allowed_origins:
-        from flask_cors import CORS
 
-        CORS(
-            app,
-            origins=settings.cors_allowed_origins,
-            supports_credentials=True,
-            max_age=43200,
-            allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "X-CSRF-TOKEN"],
-            expose_headers=["Content-Length"],
-        )
+def _enable_cors(app: Flask, origins: list[str]) -> None:
+    from flask_cors import CORS
 
-    import gevent
-
-    gevent.spawn(models.ensure_indexes)
-    services.lifecycle.start()
-    for warning in settings.warnings:
-        log.warning("configuration: %s", warning)
-    return app
+    CORS(
+        app,
+        origins=origins,
+        supports_credentials=True,
+        max_age=43200,
+        allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "X-CSRF-TOKEN"],
+        expose_headers=["Content-Length"],
+    )

@@ -25,10 +25,6 @@ class KeyRing:
         self._primary = AESGCM(primary.encode()) if primary else None
         self._all = [AESGCM(k.encode()) for k in ([primary] if primary else []) + list(previous)]
 
-    @property
-    def enabled(self) -> bool:
-        return self._primary is not None
-
     def __repr__(self) -> str:
         return f"KeyRing(keys={len(self._all)})"
 

@@ -33,19 +33,27 @@ def takeover_api_error(exc: TakeoverError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message)
 
 
+def _session_list(args, **fixed) -> dict:
+    """One page of sessions for ``args`` (the query string), with ``fixed`` filters the route itself sets."""
+    query = queries.SessionQuery.from_args({key: value for key, value in args.items() if key not in fixed})
+    for name, value in fixed.items():
+        setattr(query, name, value)
+    sessions, total = queries.list_sessions(query)
+    summaries = [session_summary(s) for s in sessions]
+    return {
+        "sessions": summaries,
+        "count": len(summaries),
+        "total": total,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
+
+
 @bp.get("/admin/sessions")
 @require_admin
 @admin_limit
 def list_sessions():
-    query = queries.SessionQuery.from_args(request.args)
-    sessions, total = queries.list_sessions(query)
-    return jsonify(
-        sessions=[session_summary(s) for s in sessions],
-        count=len(sessions),
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return jsonify(_session_list(request.args))
 
 
 @bp.get("/admin/users/<user_id>/sessions")
@@ -54,18 +62,7 @@ def list_sessions():
 def user_sessions(user_id: str):
     if len(user_id) > queries.MAX_USER_ID:
         raise queries.bad_request(f"user_id exceeds maximum length of {queries.MAX_USER_ID} characters")
-    args = {key: value for key, value in request.args.items() if key != "user_id"}
-    query = queries.SessionQuery.from_args(args)
-    query.user_id = user_id
-    sessions, total = queries.list_sessions(query)
-    return jsonify(
-        user_id=user_id,
-        sessions=[session_summary(s) for s in sessions],
-        count=len(sessions),
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return jsonify(user_id=user_id, **_session_list(request.args, user_id=user_id))
 
 
 @bp.get("/admin/sessions/<sid>")

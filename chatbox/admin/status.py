@@ -62,32 +62,30 @@ def dependencies() -> list[dict]:
         rows.append({"name": "Redis", "state": "ok" if ok else "down", "detail": f"ping {ms} ms"})
     else:
         rows.append({"name": "Redis", "state": "not configured", "detail": "in-process bus (one pod)"})
-    rows.append(
+    return rows + _delivery_rows(settings)
+
+
+def _delivery_rows(settings) -> list[dict]:
+    """Where files, mail and SMS go: the configured service, or the local default that stands in for it."""
+    return [
         {
             "name": "S3",
             "state": "configured" if settings.s3_bucket else "local",
-            "detail": (
-                f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_folder}"
-            ),
-        }
-    )
-    rows.append(
+            "detail": f"bucket {settings.s3_bucket}" if settings.s3_bucket else f"local disk {settings.upload_folder}",
+        },
         {
             "name": "SMTP",
             "state": "configured" if settings.smtp_host else "outbox",
             "detail": f"{settings.smtp_host}:{settings.smtp_port}"
             if settings.smtp_host
             else "mail is logged and kept in the outbox",
-        }
-    )
-    rows.append(
+        },
         {
             "name": "SMS",
             "state": "configured" if settings.sms_account_sid else "outbox",
             "detail": "Twilio" if settings.sms_account_sid else "SMS is logged and kept in the outbox",
-        }
-    )
-    return rows
+        },
+    ]
 
 
 def providers() -> list[dict]:

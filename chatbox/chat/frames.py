@@ -38,6 +38,11 @@ def message_frame(sid: str, message: PlainMessage) -> Frame:
             metadata=meta,
             extra=extra,
         )
+    return _user_frame(sid, message, meta, extra)
+
+
+def _user_frame(sid: str, message: PlainMessage, meta: dict, extra: dict) -> Frame:
+    """A user's message: text, a file or a voice note (with its transcript once there is one)."""
     kind = "user_message"
     if message.file_id or message.file_url:
         kind = "voice_message" if message.meta.get("kind") == "voice" else "file_upload"

@@ -36,9 +36,13 @@ class NoDeflate:
 
 
 def init_app(app: Flask) -> None:
+    """Install the middleware, request ids, security headers and the JSON error handlers."""
     app.wsgi_app = NoDeflate(app.wsgi_app)
-    cors_origins = app.config["CHATBOX_SETTINGS"].cors_allowed_origins
+    _add_headers(app, app.config["CHATBOX_SETTINGS"].cors_allowed_origins)
+    _add_error_handlers(app)
 
+
+def _add_headers(app: Flask, cors_origins: list[str]) -> None:
     @app.before_request
     def assign_request_id():
         incoming = request.headers.get("X-Request-ID", "")
@@ -58,6 +62,8 @@ def init_app(app: Flask) -> None:
             response.vary.add("Origin")
         return response
 
+
+def _add_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
         response = jsonify(error=exc.message, code=exc.code, **exc.extra)

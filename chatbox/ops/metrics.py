@@ -64,6 +64,9 @@ class Metrics:
         self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
         self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
         self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
+        self._add_histograms(r)
+
+    def _add_histograms(self, r: CollectorRegistry) -> None:
         self.socket_duration = Histogram(
             "chatbox_websocket_connection_duration_seconds",
             "Socket lifetimes",

@@ -1,4 +1,4 @@
-"""The package's layers, read from its source: imports point down the floors.
+"""The package's shape, read from its source: imports point down the floors, and no function is long.
 
 Floors, bottom up: the leaf modules (errors, clock, version, config checks, store events), then ``integrations/``
 (vendor adapters and the bus, which know nothing of features), then the features (``chat/``, ``files/``,
@@ -10,8 +10,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "chatbox"
 FEATURES = ("chatbox.chat", "chatbox.admin", "chatbox.files", "chatbox.notify", "chatbox.ops", "chatbox.pages")
+MAX_FUNCTION_LINES = 40  # STYLE.md habit 6; the Go service's 1,500-line router is the counter-example
 LEAVES = ("errors.py", "clock.py", "version.py", "config_checks.py", "llm_settings.py", "events.py")
 
 
@@ -62,3 +65,25 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
         "chatbox.chat",
         "chatbox.chat.hub",
     ]
+
+
+def long_functions(root: Path) -> list[str]:
+    """``path:line name (n lines)`` for every function or method in ``root`` longer than the limit."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_is_longer_than_forty_lines():
+    assert long_functions(PACKAGE) == []
+
+
+@pytest.mark.parametrize("body_lines, expected", [(39, 0), (40, 1)])
+def test_the_length_check_counts_the_def_line_and_the_body(tmp_path, body_lines, expected):
+    (tmp_path / "m.py").write_text("def f():\n" + "    x = 1\n" * body_lines)
+    assert len(long_functions(tmp_path)) == expected
