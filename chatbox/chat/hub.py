@@ -36,6 +36,13 @@ class Connection:
     ``last_seq`` and misses nothing.
     """
 
+    # Thousands are held at once, each for hours: no per-instance dict.
+    __slots__ = (
+        "id", "ws", "identity", "session_id", "watching", "closed", "close_code", "_closed_at", "_ping_interval",
+        "_pong_wait", "_clock", "_next_ping", "_ping_sent_at", "_outbox", "_writer", "_flush_due", "_held",
+        "_on_sent",
+    )  # fmt: skip
+
     def __init__(
         self,
         ws,
@@ -44,8 +51,9 @@ class Connection:
         pong_wait: float = 60.0,
         on_sent: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        conn_id: str = "",
     ):
-        self.id = uuid.uuid4().hex
+        self.id = conn_id or uuid.uuid4().hex
         self.ws = ws
         self.identity = identity
         self.session_id = ""

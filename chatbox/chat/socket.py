@@ -123,9 +123,13 @@ def chat_socket(ws):
     services = _services()
     settings = services.settings
     conn = Connection(
-        ws, g.socket_identity, settings.ping_interval, settings.pong_wait, on_sent=services.metrics.sent.inc
+        ws,
+        g.socket_identity,
+        settings.ping_interval,
+        settings.pong_wait,
+        on_sent=services.metrics.sent.inc,
+        conn_id=g.socket_id,
     )
-    conn.id = g.socket_id
     services.hub.connections.add(conn)
     services.metrics.socket_opened()
     opened = time.monotonic()
