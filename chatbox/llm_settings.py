@@ -27,7 +27,7 @@ class ProviderConfig:
     fallback: str = ""
 
 
-_PROVIDER_FIELDS = {
+PROVIDER_FIELDS = {
     "ID": ("id", str),
     "NAME": ("name", str),
     "TYPE": ("type", str),
@@ -66,15 +66,15 @@ def _apply_environment(environ: Mapping[str, str], entries: list[dict]) -> None:
     numbers = sorted({int(m.group(1)) for key in environ if (m := re.fullmatch(r"LLM_PROVIDER_(\d+)_[A-Z_]+", key))})
     for key in environ:
         match = re.fullmatch(r"LLM_PROVIDER_(\d+)_([A-Z_]+)", key)
-        if match and (int(match.group(1)) < 1 or match.group(2) not in _PROVIDER_FIELDS):
+        if match and (int(match.group(1)) < 1 or match.group(2) not in PROVIDER_FIELDS):
             raise SettingsError(
                 f"{key} is not a provider setting: use LLM_PROVIDER_<n>_<field> with n from 1 and "
-                f"field one of {', '.join(_PROVIDER_FIELDS)}"
+                f"field one of {', '.join(PROVIDER_FIELDS)}"
             )
     for number in numbers:
         while len(entries) < number:
             entries.append({})
-        for suffix, (name, cast) in _PROVIDER_FIELDS.items():
+        for suffix, (name, cast) in PROVIDER_FIELDS.items():
             value = environ.get(f"LLM_PROVIDER_{number}_{suffix}")
             if value not in (None, ""):
                 try:
@@ -88,7 +88,7 @@ def _apply_environment(environ: Mapping[str, str], entries: list[dict]) -> None:
 
 def _cast_toml_fields(index: int, entry: dict) -> None:
     """Give TOML values the field types (``max_tokens = "1024"`` works, ``max_tokens = "many"`` is refused)."""
-    for name, cast in _PROVIDER_FIELDS.values():
+    for name, cast in PROVIDER_FIELDS.values():
         value = entry.get(name)
         if value is None or isinstance(value, cast) and not isinstance(value, bool):
             continue

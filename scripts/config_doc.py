@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatbox.settings import _PROVIDER_FIELDS, SECRET_ENV_ALIASES, SPECS, Spec
+from chatbox.llm_settings import PROVIDER_FIELDS
+from chatbox.settings import SECRET_ENV_ALIASES, SPECS, Spec
 
 DOC = ROOT / "docs" / "CONFIGURATION.md"
 FIX = ".venv/bin/python scripts/config_doc.py --write"
@@ -114,7 +115,7 @@ def render() -> str:
         "| Variable | Meaning |",
         "|---|---|",
     ]
-    for suffix in _PROVIDER_FIELDS:
+    for suffix in PROVIDER_FIELDS:
         out.append(f"| `LLM_PROVIDER_<n>_{suffix}` | {cell(PROVIDER_DOCS.get(suffix, ''))} |")
     out += ["", "## Runtime (gunicorn and the container)", "", "| Variable | Default | Meaning |", "|---|---|---|"]
     for name, (default, meaning) in RUNTIME_VARS.items():

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from chatbox.llm_settings import PROVIDER_FIELDS
 from chatbox.models import SESSION_INDEXES
-from chatbox.settings import _PROVIDER_FIELDS, SPECS
+from chatbox.settings import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -30,7 +31,7 @@ def test_every_setting_and_provider_field_is_documented():
     for spec in SPECS:
         assert re.search(rf"^\| `{spec.env}` \|", text, re.MULTILINE), spec.env
         assert spec.doc.strip(), f"{spec.env} has no doc in SPECS"
-    for suffix in _PROVIDER_FIELDS:
+    for suffix in PROVIDER_FIELDS:
         assert config_doc.PROVIDER_DOCS.get(suffix), f"LLM_PROVIDER_<n>_{suffix} is not described in config_doc.py"
 
 
