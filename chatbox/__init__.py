@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     """
     import gevent
 
-    from chatbox import models, storage
+    from chatbox import context, models, storage
     from chatbox.services import build
 
     settings = settings or Settings.load()
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     storage.connect(settings)
     services = build(settings, bus=bus)
-    app.extensions["chatbox"] = services
+    context.install(app, services)
     _add_features(app, settings)
     if settings.cors_allowed_origins:
         _enable_cors(app, settings.cors_allowed_origins)
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
 def _add_features(app: Flask, settings: Settings) -> None:
     """Bind the extensions and register every feature's routes."""
-    from chatbox import admin, auth, cli, files, notify, pages
+    from chatbox import admin, auth, cli, files, pages
     from chatbox.chat import bp as chat_bp
     from chatbox.chat.socket import sock
     from chatbox.ops import bp as ops_bp
@@ -74,7 +74,7 @@ def _add_features(app: Flask, settings: Settings) -> None:
     sock.init_app(app)
     app.register_blueprint(chat_bp, url_prefix=settings.prefix)
     app.register_blueprint(ops_bp, url_prefix=settings.prefix)
-    for feature in (pages, admin, files, notify):
+    for feature in (pages, admin, files):
         feature.init_app(app, settings)
 
 

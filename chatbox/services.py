@@ -1,25 +1,54 @@
-"""The service graph of one app, built from settings: storage, bus, hub, providers, chat, admin actions, ops."""
+"""The service graph of one app, built from settings in one place and passed into constructors.
+
+Reading ``build`` top to bottom shows who calls whom: storage and the bus, the files feature, the notifier, then
+the chat core that uses them, then the process's lifecycle. No feature sets attributes on another's objects.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from chatbox import files as files_feature
+from chatbox import notify
 from chatbox.admin.health import ProviderHealth
+from chatbox.admin.live import LiveChanges
 from chatbox.chat.hub import Hub
 from chatbox.chat.protocol import Frame, now
-from chatbox.chat.replies import ReplyStreamer
+from chatbox.chat.replies import ReplyStreamer, SessionQueues
 from chatbox.chat.service import ChatService
 from chatbox.chat.state import SessionCache
 from chatbox.chat.takeover import Takeover
 from chatbox.crypto import KeyRing
+from chatbox.files.ai_files import AiFiles
+from chatbox.files.service import FileService
 from chatbox.integrations.bus import Bus, create_bus
 from chatbox.integrations.llm import Providers
 from chatbox.integrations.llm_retry import ResilientStreams
+from chatbox.notify.escalation import Escalator
+from chatbox.notify.events import AlertRouter
+from chatbox.notify.notifier import Notifier
 from chatbox.ops.lifecycle import Lifecycle
 from chatbox.ops.metrics import Metrics
 from chatbox.settings import Settings
 from chatbox.store import SessionStore
+
+log = logging.getLogger("chatbox.alerts")
+
+
+class Alerts:
+    """Report an operational event (llm_failure, database_unavailable, connection_cap, rate_limited, crash) to the
+    alert router; never raises (an alert must not break what it reports on)."""
+
+    def __init__(self, router: Callable[..., None]):
+        self._router = router
+
+    def __call__(self, event: str, **details) -> None:
+        try:
+            self._router(event, **details)
+        except Exception:
+            log.exception("alert listener failed for %s", event)
 
 
 @dataclass
@@ -30,23 +59,20 @@ class Services:
     store: SessionStore
     sessions: SessionCache
     providers: Providers
+    llm_streams: ResilientStreams
+    provider_health: ProviderHealth
+    metrics: Metrics
+    files: FileService
+    ai_files: AiFiles
+    notifier: Notifier
+    alert_router: AlertRouter
+    escalator: Escalator | None
+    alert: Alerts
     replies: ReplyStreamer
     takeover: Takeover
     chat: ChatService
+    admin_live: LiveChanges
     lifecycle: Lifecycle
-    metrics: Metrics
-    provider_health: ProviderHealth
-    extras: dict = field(default_factory=dict)  # optional collaborators (notifier, files, …) by name
-    alert_listeners: list = field(default_factory=list)
-
-    def alert(self, event: str, **details) -> None:
-        """Report an operational event (llm_failure, database_unavailable, connection_cap, rate_limited, crash) to
-        whoever listens (the notifier); never raises."""
-        for listener in list(self.alert_listeners):
-            try:
-                listener(event, **details)
-            except Exception:
-                logging.getLogger("chatbox.alerts").exception("alert listener failed for %s", event)
 
     def close(self) -> None:
         self.lifecycle.stop()
@@ -54,29 +80,95 @@ class Services:
 
 
 def build(settings: Settings, bus: Bus | None = None) -> Services:
+    """Every collaborator of one app, each given what it uses. Raises SettingsError when a feature's settings are
+    unusable."""
     bus = bus or create_bus(settings.redis_url)
-    hub = Hub(bus)
-    metrics = Metrics()
+    hub, metrics = Hub(bus), Metrics()
     store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous), bus, hub.publish)
     sessions = SessionCache(store, hub, settings.llm_context_tokens)
     providers = Providers(settings)
+    queues = SessionQueues()
+    files = files_feature.build(settings, store, hub, queues)
+    notifications = notify.build(settings, store, bus, metrics.registry, lambda: _users_connected(hub))
+    alert = Alerts(notifications.router)
+    core = _chat_core(settings, store, sessions, hub, providers, metrics, queues, files, notifications, alert)
+    admin_live = LiveChanges()
+    hub.on("session_changed", admin_live.publish)
+    hub.on("user_notice", lambda event: _notify_user(hub, event))
+    lifecycle = Lifecycle(
+        settings, bus, hub, store, core.chat, core.replies,
+        on_crash=lambda exc: alert("crash", error=repr(exc)[:500]),
+        shutdown_hooks=[admin_live.close, notifications.drain],
+        duties=notifications.duties(),
+    )  # fmt: skip
+    return Services(
+        settings=settings,
+        bus=bus,
+        hub=hub,
+        store=store,
+        sessions=sessions,
+        providers=providers,
+        metrics=metrics,
+        files=files.service,
+        ai_files=files.ai_files,
+        notifier=notifications.notifier,
+        alert_router=notifications.router,
+        escalator=notifications.escalator,
+        alert=alert,
+        admin_live=admin_live,
+        lifecycle=lifecycle,
+        **vars(core),
+    )
+
+
+@dataclass
+class _ChatCore:
+    llm_streams: ResilientStreams
+    provider_health: ProviderHealth
+    replies: ReplyStreamer
+    takeover: Takeover
+    chat: ChatService
+
+
+def _chat_core(settings, store, sessions, hub, providers, metrics, queues, files, notifications, alert) -> _ChatCore:
+    """The reply streamer (retries and failover, provider health watching), takeover and the chat service."""
     streams = ResilientStreams(providers, metrics)  # retries and failover (issue 3)
     provider_health = ProviderHealth()
     replies = ReplyStreamer(
-        settings, store, sessions, hub, providers, metrics, stream_deltas=streams, observers=[provider_health]
+        settings,
+        store,
+        sessions,
+        hub,
+        providers,
+        metrics,
+        stream_deltas=streams,
+        observers=[provider_health],
+        files=files.ai_files,
+        on_reply_done=files.speaker.reply_done if files.speaker else None,
+        on_failure=lambda **details: alert("llm_failure", **details),
     )
     takeover = Takeover(store, sessions, hub, metrics)
-    chat = ChatService(settings, store, sessions, hub, providers, replies, takeover, metrics)
-    lifecycle = Lifecycle(settings, bus, hub, store, chat, replies)
-    services = Services(
-        settings, bus, hub, store, sessions, providers, replies, takeover, chat, lifecycle, metrics, provider_health
+    chat = ChatService(
+        settings,
+        store,
+        sessions,
+        hub,
+        providers,
+        replies,
+        takeover,
+        metrics,
+        queues=queues,
+        files=files.service,
+        transcriber=files.transcriber,
+        notifier=notifications.notifier,
+        on_rate_limited=lambda user_id: alert("rate_limited", user_id=user_id),
     )
-    services.extras["llm_streams"] = streams
-    hub.on("user_notice", lambda event: _notify_user(hub, event))
-    replies.on_failure = lambda **details: services.alert("llm_failure", **details)
-    lifecycle.crash_listeners.append(lambda exc: services.alert("crash", error=repr(exc)[:500]))
-    chat.on_rate_limited = lambda user_id: services.alert("rate_limited", user_id=user_id)
-    return services
+    return _ChatCore(streams, provider_health, replies, takeover, chat)
+
+
+def _users_connected(hub: Hub) -> int:
+    """How many users have a socket on this process (alerts say how many are affected)."""
+    return len({conn.identity.user_id for conn in list(hub.connections)})
 
 
 def _notify_user(hub: Hub, event: dict) -> None:

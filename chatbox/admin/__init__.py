@@ -26,14 +26,7 @@ from chatbox.admin import (  # noqa: F401 (routes)
 
 
 def init_app(app: Flask, settings) -> None:
-    """Register the API and dashboard blueprints and the process-wide live-update plumbing."""
-    services = app.extensions["chatbox"]
-    changes = live.LiveChanges()
-    services.extras["admin_live"] = changes
-    services.hub.on("session_changed", changes.publish)
-    services.lifecycle.shutdown_hooks.append(changes.close)
-    services.extras["provider_health"] = services.provider_health
-
+    """Register the API and dashboard blueprints and the dashboard's template filters."""
     app.register_blueprint(api.bp, url_prefix=settings.prefix)
     app.register_blueprint(views.bp, url_prefix=settings.prefix)
     app.jinja_env.filters.setdefault("clock", clock)

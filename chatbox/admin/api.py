@@ -5,21 +5,18 @@ Every route: Bearer admin token (401, then 403), then the per-admin rate limit (
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from chatbox.admin import queries
 from chatbox.auth import require_admin
 from chatbox.chat.shapes import session_summary, stored_message
 from chatbox.chat.takeover import TakeoverError, audit
 from chatbox.clock import utcnow
+from chatbox.context import services
 from chatbox.errors import ApiError
 from chatbox.ops.limits import admin_limit
 
 bp = Blueprint("admin_api", __name__)
-
-
-def _services():
-    return current_app.extensions["chatbox"]
 
 
 def _api_time(moment) -> str:
@@ -70,7 +67,7 @@ def user_sessions(user_id: str):
 @admin_limit
 def get_session(sid: str):
     """One session with its messages, for an admin; the read is audited."""
-    store = _services().store
+    store = services().store
     session = store.get(sid)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Session not found")
@@ -93,7 +90,7 @@ def metrics():
 @admin_limit
 def takeover(sid: str):
     try:
-        _services().takeover.start(sid, g.identity)
+        services().takeover.start(sid, g.identity)
     except TakeoverError as exc:
         raise takeover_api_error(exc) from None
     return jsonify(message="Takeover initiated successfully", session_id=sid, admin_id=g.identity.user_id)
@@ -104,7 +101,7 @@ def takeover(sid: str):
 @admin_limit
 def release(sid: str):
     try:
-        _services().takeover.end(sid, g.identity)
+        services().takeover.end(sid, g.identity)
     except TakeoverError as exc:
         raise takeover_api_error(exc) from None
     return jsonify(message="Session released", session_id=sid)

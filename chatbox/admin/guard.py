@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import time
 
-from flask import current_app, g, make_response, redirect, render_template, request
+from flask import g, make_response, redirect, render_template, request
 from flask_jwt_extended import get_jwt_request_location
 
+from chatbox import context
 from chatbox.auth import DASHBOARD_COOKIE, AuthError, Identity, bearer_token, identify, request_identity
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -23,7 +24,7 @@ CSRF_FIELD = "csrf_token"
 
 
 def _settings():
-    return current_app.extensions["chatbox"].settings
+    return context.services().settings
 
 
 def csrf_for(token: str) -> str:

@@ -74,7 +74,7 @@ def events():
         query = inbox.ListQuery.from_args(request.args, user_id=request.args.get("user", ""))
     except ApiError as exc:
         return Response(exc.message + "\n", 400, mimetype="text/plain")
-    changes = services().extras["admin_live"]
+    changes = services().admin_live
     queue = live.new_queue()
     changes.subscribe(queue)
     return Response(

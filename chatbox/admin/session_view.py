@@ -73,7 +73,7 @@ def session_stream(sid: str):
     renderer = conversation.LiveRenderer(svc.settings.prefix, int(after) if after.isdigit() else 0)
     queue = live.new_queue()
     sink = live.SessionSink(sid, g.identity, queue)
-    changes = svc.extras["admin_live"]
+    changes = svc.admin_live
 
     def stream():
         # Attach first, then read what is stored: nothing falls between the two (the renderer drops repeats).

@@ -89,7 +89,7 @@ def _delivery_rows(settings) -> list[dict]:
 
 
 def providers() -> list[dict]:
-    health = services().extras["provider_health"]
+    health = services().provider_health
     rows = []
     for provider in services().providers.all():
         record = health.record(provider.id)

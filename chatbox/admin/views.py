@@ -11,7 +11,6 @@ import io
 from flask import (
     Blueprint,
     Response,
-    current_app,
     render_template,
     request,
     url_for,
@@ -20,6 +19,7 @@ from flask import (
 from chatbox.admin import guard, queries
 from chatbox.auth import AuthError
 from chatbox.chat.shapes import session_summary
+from chatbox.context import services  # noqa: F401 (the dashboard modules import it from here)
 from chatbox.errors import ApiError
 
 bp = Blueprint("dashboard", __name__)
@@ -28,10 +28,6 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; "
     "form-action 'self'; base-uri 'none'"
 )
-
-
-def services():
-    return current_app.extensions["chatbox"]
 
 
 def is_htmx() -> bool:

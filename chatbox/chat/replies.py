@@ -138,7 +138,21 @@ def _turn(message) -> Turn:
 class ReplyStreamer:
     """Runs replies: ``start`` from the session queue; ``cancel`` from a control event on any pod."""
 
-    def __init__(self, settings, store, sessions, hub, providers, metrics=None, stream_deltas=None, observers=()):
+    def __init__(
+        self,
+        settings,
+        store,
+        sessions,
+        hub,
+        providers,
+        metrics=None,
+        stream_deltas=None,
+        observers=(),
+        *,
+        files=None,
+        on_reply_done: Callable[[str, str, str], None] | None = None,
+        on_failure: Callable[..., None] | None = None,
+    ):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.metrics = metrics
         # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
@@ -147,11 +161,10 @@ class ReplyStreamer:
         )
         self.running: dict[str, ReplyJob] = {}
         self.observers = list(observers)  # each hears ``reply_finished(provider_id, first_ms, total_ms, error)``
-        self.on_failure: Callable[..., None] | None = None  # called with provider, code, session_id, user_id
-        # Set by the files package: ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file;
-        # ``on_reply_done(sid, text, model_id)`` hears each complete reply (spoken replies).
-        self.files = None
-        self.on_reply_done: Callable[[str, str, str], None] | None = None
+        self.on_failure = on_failure  # called with provider, code, session_id, user_id
+        # ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file; ``on_reply_done(sid, text,
+        # model_id)`` hears each complete reply (spoken replies).
+        self.files, self.on_reply_done = files, on_reply_done
         hub.on("cancel_reply", self._on_cancel)
 
     def run(self, job: ReplyJob) -> None:

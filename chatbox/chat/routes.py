@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify
+from flask import g, jsonify
 
+from chatbox import context
 from chatbox.auth import require_user
 from chatbox.chat import bp, sharing
 from chatbox.chat.protocol import format_api_time
@@ -14,12 +15,8 @@ from chatbox.ops.limits import public_limit
 LIST_LIMIT = 100
 
 
-def _services():
-    return current_app.extensions["chatbox"]
-
-
 def _owned(sid: str):
-    session = _services().store.get_owned(sid, g.identity.user_id)
+    session = context.services().store.get_owned(sid, g.identity.user_id)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Session not found")
     return session
@@ -28,7 +25,7 @@ def _owned(sid: str):
 @bp.get("/sessions")
 @require_user
 def list_sessions():
-    sessions = _services().store.list_for_user(g.identity.user_id, LIST_LIMIT)
+    sessions = context.services().store.list_for_user(g.identity.user_id, LIST_LIMIT)
     return jsonify(
         sessions=[session_summary(s) for s in sessions],
         user_id=g.identity.user_id,
@@ -42,7 +39,7 @@ def list_sessions():
 @require_user
 def get_session(sid: str):
     session = _owned(sid)
-    messages = _services().store.messages(session)
+    messages = context.services().store.messages(session)
     return jsonify(
         session_id=session.id,
         name=session.name or "",
@@ -55,7 +52,7 @@ def get_session(sid: str):
 @require_user
 def end_session(sid: str):
     _owned(sid)
-    _services().chat.end_session(sid)
+    context.services().chat.end_session(sid)
     return jsonify(status="ended")
 
 
@@ -63,7 +60,7 @@ def end_session(sid: str):
 @require_user
 def share_session(sid: str):
     _owned(sid)
-    services = _services()
+    services = context.services()
     token = services.store.share(sid, sharing.expiry(services.settings))
     expires = services.store.get(sid).share_expires
     return jsonify(share_token=token, expires_at=format_api_time(expires))
@@ -73,22 +70,20 @@ def share_session(sid: str):
 @require_user
 def revoke_share(sid: str):
     _owned(sid)
-    revoked = _services().store.revoke_share(sid)
+    revoked = context.services().store.revoke_share(sid)
     return jsonify(status="revoked" if revoked else "not shared")
 
 
 @bp.get("/shared/<token>")
 @public_limit
 def shared_session(token: str):
-    services = _services()
+    services = context.services()
     store = services.store
     session = sharing.live_share(store, token, services.settings)
     if session is None:
         raise ApiError(404, "NOT_FOUND", "Shared session not found")
     messages = [stored_message(m) for m in store.messages(session)]
-    files = services.extras.get("files")
-    if files is not None:
-        files.sign_for_share(session, messages)
+    services.files.sign_for_share(session, messages)
     return jsonify(session_id=session.id, name=session.name or "", messages=messages)
 
 
@@ -97,7 +92,7 @@ def shared_session(token: str):
 def socket_admission():
     """Would a socket for this user be admitted now? Browsers cannot read a refused handshake's status, so the
     page asks here and shows the reason in plain words."""
-    services = _services()
+    services = context.services()
     settings = services.settings
     if services.lifecycle.draining:
         raise ApiError(503, "SHUTTING_DOWN", "The server is restarting", headers={"Retry-After": "1"})

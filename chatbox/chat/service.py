@@ -7,6 +7,7 @@ replies are replies.py's, admin actions takeover.py's. Every frame about a store
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from pymongo.errors import PyMongoError
 
@@ -36,14 +37,20 @@ class ChatService:
         replies: ReplyStreamer,
         takeover: Takeover,
         metrics=None,
+        *,
+        queues: SessionQueues | None = None,
+        files=None,
+        transcriber=None,
+        notifier=None,
+        on_rate_limited: Callable[[str], None] | None = None,
     ):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
         self.replies, self.takeover, self.metrics = replies, takeover, metrics
-        self.queues = SessionQueues()
-        # Optional collaborators set by create_app when configured: notifier (help alerts), files (upload checks),
-        # transcriber (voice notes).
-        self.notifier = self.files = self.transcriber = None
-        self.on_rate_limited = None  # called with user_id on each refusal (the notifier watches for bursts)
+        self.queues = queues or SessionQueues()
+        # Optional collaborators, when configured: files (vouches for upload frames), transcriber (voice notes),
+        # notifier (help alerts); on_rate_limited hears each refusal's user (the notifier watches for bursts).
+        self.files, self.transcriber, self.notifier = files, transcriber, notifier
+        self.on_rate_limited = on_rate_limited
         self.binding = SessionBinding(settings, store, sessions, hub, providers, replies, metrics)
         # The socket route's entry points, and ending a session (REST, reaper).
         self.open, self.close, self.end_session = self.binding.open, self.binding.close, self.binding.end_session

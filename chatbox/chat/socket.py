@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
+from chatbox import context
 from chatbox.auth import AuthError, request_identity
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
@@ -26,16 +27,12 @@ CONNECTION_LIMIT_NOTICE = (
 )
 
 
-def _services():
-    return current_app.extensions["chatbox"]
-
-
 @bp.before_request
 def check_socket_request():
     """Authenticate and admit a WebSocket request before flask-sock upgrades it."""
     if request.endpoint != "chat.chat_socket":
         return None
-    services = _services()
+    services = context.services()
     settings = services.settings
     if services.lifecycle.draining:
         return Response("Server is shutting down, reconnect to another instance", 503, mimetype="text/plain")
@@ -120,7 +117,7 @@ def _serve(services, conn: Connection, ws) -> None:
 
 @sock.route("/ws", bp=bp)
 def chat_socket(ws):
-    services = _services()
+    services = context.services()
     settings = services.settings
     conn = Connection(
         ws,

@@ -1,34 +1,51 @@
 """Files, photos and voice notes: checked uploads, storage (local disk or S3), guarded downloads, transcription.
 
-``init_app`` registers ``POST {P}/upload`` and ``GET {P}/files/<id>`` and hands the chat service its ``files``
-(vouches for file and voice frames) and, when TRANSCRIPTION_PROVIDER is set, its ``transcriber``; the reply
-streamer gets ``files`` (keeps files a provider produced) and, when TTS_PROVIDER is set, speaks complete replies.
+``build`` makes the parts ``services.build`` hands on: the chat service gets the file service (vouches for file and
+voice frames) and, when TRANSCRIPTION_PROVIDER is set, the transcriber; the reply streamer gets the AI files (keeps
+files a provider produced) and, when TTS_PROVIDER is set, the speaker. ``init_app`` registers ``POST {P}/upload``
+and ``GET {P}/files/<id>``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint
+
+from chatbox.files.ai_files import AiFiles
+from chatbox.files.service import FileService
+from chatbox.files.voice import Speaker, Transcriber, build_speaker, build_transcriber
 
 bp = Blueprint("files", __name__)
 
 from chatbox.files import routes  # noqa: E402,F401  (routes register on bp)
 
 
-def init_app(app, settings) -> None:
-    from chatbox.files.ai_files import AiFiles
-    from chatbox.files.service import FileService
-    from chatbox.files.voice import build_speaker, build_transcriber
+@dataclass
+class FileParts:
+    """What the files feature gives the others: the service (uploads, frames), the keeper of files a provider
+    produced, and the transcriber and speaker when configured."""
+
+    service: FileService
+    ai_files: AiFiles
+    transcriber: Transcriber | None
+    speaker: Speaker | None
+
+
+def build(settings, store, hub, queues) -> FileParts:
+    """The file service on the configured store; ``queues`` are the session FIFOs spoken replies wait in."""
     from chatbox.integrations.files import create_store
 
-    services = app.extensions["chatbox"]
-    files = FileService(settings, create_store(settings), services.store, services.hub)
-    services.extras["files"] = files
-    services.chat.files = files
-    services.chat.transcriber = build_transcriber(settings, files)
-    services.replies.files = AiFiles(files, settings)
-    speaker = build_speaker(settings, files, services.chat.queues)
-    if speaker is not None:
-        services.replies.on_reply_done = speaker.reply_done
+    service = FileService(settings, create_store(settings), store, hub)
+    return FileParts(
+        service,
+        AiFiles(service, settings),
+        build_transcriber(settings, service),
+        build_speaker(settings, service, queues),
+    )
+
+
+def init_app(app, settings) -> None:
     app.register_blueprint(bp, url_prefix=settings.prefix)
     import gevent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, redirect, request, send_file
 
 from chatbox.auth import request_identity, require_user
+from chatbox.context import services
 from chatbox.errors import ApiError
 from chatbox.files import bp, links
 from chatbox.files.service import FileService
@@ -15,7 +16,7 @@ NOT_FOUND = ApiError(404, "NOT_FOUND", "File not found")
 
 
 def _files() -> FileService:
-    return current_app.extensions["chatbox"].extras["files"]
+    return services().files
 
 
 @bp.post("/upload")

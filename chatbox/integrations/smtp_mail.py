@@ -26,7 +26,7 @@ class SmtpMail(Mailer):
 
     transport = "smtp"
 
-    def __init__(self, app, settings, timeout: float = 30.0):
+    def __init__(self, settings, timeout: float = 30.0):
         self.settings, self.timeout = settings, timeout
 
     def send(self, message: EmailMessage) -> None:

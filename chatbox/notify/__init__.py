@@ -1,13 +1,15 @@
 """Help requests and admin alerts by e-mail and SMS: rules, rate limits, retries, escalation, the notification log.
 
-``init_app`` picks the transports (SMTP when SMTP_HOST is set, Twilio when SMS_ACCOUNT_SID and SMS_AUTH_TOKEN are,
-the outbox otherwise), then plugs the notifier into the chat service and the alert listeners, schedules the help
-escalation sweep among the process's background duties and lets shutdown wait briefly for sends in progress.
+``build`` picks the transports (SMTP when SMTP_HOST is set, Twilio when SMS_ACCOUNT_SID and SMS_AUTH_TOKEN are, the
+outbox otherwise); ``services.build`` hands the notifier to the chat service, the router to the alerts, the
+escalation sweep to the background duties and ``drain`` to shutdown.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from chatbox.integrations.mail import OutboxMail
 from chatbox.integrations.sms import OutboxSms
@@ -21,49 +23,47 @@ log = logging.getLogger("chatbox.notify")
 SHUTDOWN_WAIT = (2.0, 10.0)  # seconds shutdown waits for sends in progress: at least, at most
 
 
-def init_app(app, settings) -> Notifier:
-    """Build the notifier and attach it (``services.extras["notifier"]``). Raises SettingsError on bad settings."""
+@dataclass
+class Notifications:
+    """The notifier, the router that turns operational events into alerts, and the help escalator (when on)."""
+
+    notifier: Notifier
+    router: AlertRouter
+    escalator: Escalator | None
+    sweep_every: float  # seconds between escalation sweeps
+
+    def duties(self) -> list[tuple[Callable[[], None], float]]:
+        """Periodic work for the process's background loop: the help escalation sweep."""
+        return [(self.escalator.sweep, self.sweep_every)] if self.escalator else []
+
+    def drain(self, remaining: float) -> None:
+        """A shutdown hook: wait briefly for sends in progress (within the grace left)."""
+        self.notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1]))
+
+
+def build(settings, store, bus, registry, affected_now: Callable[[], int]) -> Notifications:
+    """Build the notifier with its transports, the alert router and the escalator. Raises SettingsError on bad
+    settings. ``affected_now`` counts the users connected to this process (told in alerts)."""
     _check(settings)
     rules = parse_rules(settings.notify_rules)
-    services = app.extensions["chatbox"]
-    notifier = Notifier(
-        settings,
-        services.store,
-        _mailer(app, settings),
-        _sms(settings),
-        rules,
-        registry=services.metrics.registry,
-        bus=services.bus,
-    )
-    router = AlertRouter(
-        settings, notifier, affected_now=lambda: len({conn.identity.user_id for conn in list(services.hub.connections)})
-    )
-    services.chat.notifier = notifier
-    services.alert_listeners.append(router)
-    services.extras["notifier"] = notifier
-    services.extras["alert_router"] = router
-    if settings.help_escalate_after > 0:
-        escalator = Escalator(settings, notifier)
-        services.lifecycle.every(escalator.sweep, sweep_interval(settings))
-        services.extras["escalator"] = escalator
-    services.lifecycle.shutdown_hooks.append(
-        lambda remaining: notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1]))
-    )
+    notifier = Notifier(settings, store, _mailer(settings), _sms(settings), rules, registry=registry, bus=bus)
+    router = AlertRouter(settings, notifier, affected_now=affected_now)
+    escalator = Escalator(settings, notifier) if settings.help_escalate_after > 0 else None
     log.info(
         "notifications: email via %s, sms via %s, rules %s",
         notifier.mailer.transport,
         notifier.sms.transport,
         format_rules(rules),
     )
-    return notifier
+    return Notifications(notifier, router, escalator, sweep_interval(settings))
 
 
-def _mailer(app, settings):
+def _mailer(settings):
     if not settings.smtp_host:
         return OutboxMail()
     from chatbox.integrations.smtp_mail import SmtpMail
 
-    return SmtpMail(app, settings)
+    return SmtpMail(settings)
 
 
 def _sms(settings):

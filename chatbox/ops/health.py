@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import gevent
 from flask import current_app, jsonify
 
+from chatbox import context
 from chatbox.models import Session
 from chatbox.ops import bp
 
@@ -64,7 +65,7 @@ def readiness(services) -> dict[str, dict]:
 
 @bp.get("/readyz")
 def readyz():
-    services = current_app.extensions["chatbox"]
+    services = context.services()
     checks = readiness(services)
     if checks["mongodb"]["status"] != "ready":
         services.alert("database_unavailable", reason="readiness ping failed")

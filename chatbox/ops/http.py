@@ -8,6 +8,7 @@ import uuid
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from chatbox import context
 from chatbox.auth import AuthError
 from chatbox.errors import ApiError
 
@@ -89,8 +90,7 @@ def _add_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        lifecycle = app.extensions["chatbox"].lifecycle
-        lifecycle.crashed(exc)
+        context.services().lifecycle.crashed(exc)
         response = jsonify(error="An internal error occurred", code="INTERNAL_ERROR")
         response.status_code = 500
         return response

@@ -27,7 +27,10 @@ def heartbeat_interval(settings) -> float:
 
 
 class Lifecycle:
-    def __init__(self, settings, bus, hub, store, chat, replies):
+    def __init__(self, settings, bus, hub, store, chat, replies, *, on_crash=None, shutdown_hooks=(), duties=()):
+        """``on_crash(exc)`` hears unhandled errors; each of ``shutdown_hooks`` is called at the end of shutdown with
+        the seconds of grace left (e.g. the notifier waits for its sends); ``duties`` are a feature's periodic
+        ``(work, interval)``, run from ``start`` until ``stop``."""
         self.settings, self.bus, self.hub, self.store, self.chat, self.replies = (
             settings,
             bus,
@@ -41,9 +44,9 @@ class Lifecycle:
         # Pings go out within a tick of being due; the pong deadline is checked at the same pace.
         self.keepalive_tick = max(min(settings.ping_interval / 4, 5.0), 0.02)
         self.draining = False
-        self.crash_listeners: list = []
-        # Called at the end of shutdown with the seconds of grace left (e.g. the notifier waits for its sends).
-        self.shutdown_hooks: list = []
+        self.on_crash = on_crash
+        self.shutdown_hooks = list(shutdown_hooks)
+        self.duties = list(duties)
         self._greenlets: list[gevent.Greenlet] = []
         self._barriers: dict[str, gevent.event.Event] = {}
         hub.on("barrier", self._on_barrier)
@@ -57,6 +60,8 @@ class Lifecycle:
             gevent.spawn(self._every, self.reap),
             gevent.spawn(self._every, self.keepalive, self.keepalive_tick),
         ]
+        for duty, interval in self.duties:
+            self.every(duty, interval)
 
     def every(self, duty, interval: float) -> None:
         """Run ``duty`` every ``interval`` seconds (a feature's periodic work) until ``stop``; failures are logged."""
@@ -99,11 +104,12 @@ class Lifecycle:
                 )
 
     def crashed(self, exc: BaseException) -> None:
-        for listener in self.crash_listeners:
-            try:
-                listener(exc)
-            except Exception:
-                log.exception("crash listener failed")
+        if self.on_crash is None:
+            return
+        try:
+            self.on_crash(exc)
+        except Exception:
+            log.exception("crash listener failed")
 
     def _flush_bus(self, timeout: float) -> None:
         """Wait until events already published (a reply's last frames) have come back through the bus.

@@ -6,7 +6,9 @@ import functools
 import ipaddress
 import math
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
+
+from chatbox import context
 
 RATE_LIMITED = {"error": "rate_limit_exceeded", "message": "Too many requests. Please try again later."}
 
@@ -14,7 +16,7 @@ RATE_LIMITED = {"error": "rate_limit_exceeded", "message": "Too many requests. P
 def client_ip() -> str:
     """The peer address, or the first untrusted X-Forwarded-For hop when the peer is a trusted proxy."""
     peer = request.remote_addr or ""
-    settings = current_app.extensions["chatbox"].settings
+    settings = context.services().settings
     if not _in(peer, settings.trusted_proxies):
         return peer
     forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
@@ -51,7 +53,7 @@ def public_limit(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        services = current_app.extensions["chatbox"]
+        services = context.services()
         retry = services.bus.hit("ip:" + client_ip(), services.settings.public_rate_limit, 60.0)
         if retry:
             services.metrics.rate_limited("message")
@@ -66,7 +68,7 @@ def admin_limit(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        services = current_app.extensions["chatbox"]
+        services = context.services()
         settings = services.settings
         retry = services.bus.hit("admin:" + g.identity.user_id, settings.admin_rate_limit, settings.admin_rate_window)
         if retry:

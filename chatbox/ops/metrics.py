@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from prometheus_client import (
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
@@ -24,6 +24,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from chatbox import context
 from chatbox.ops import bp
 from chatbox.ops.limits import client_ip, in_networks
 from chatbox.ops.logging import log_request, log_upgrade
@@ -166,8 +167,9 @@ class HealthCollector:
 
 
 def init_app(app) -> None:
-    services = app.extensions["chatbox"]
-    services.metrics.live.register(HealthCollector(services))
+    services = context.services(app)
+    metrics = services.metrics
+    metrics.live.register(HealthCollector(services))
 
     @app.before_request
     def start_timer():
@@ -180,16 +182,14 @@ def init_app(app) -> None:
             return response
         elapsed = time.perf_counter() - g.started
         if request.url_rule is not None:  # the route pattern, so unknown paths cannot blow up the label set
-            app.extensions["chatbox"].metrics.http_duration.labels(request.url_rule.rule, request.method).observe(
-                elapsed
-            )
+            metrics.http_duration.labels(request.url_rule.rule, request.method).observe(elapsed)
         log_request(response.status_code, elapsed)
         return response
 
 
 @bp.get("/metrics/prometheus")
 def prometheus():
-    services = current_app.extensions["chatbox"]
+    services = context.services()
     allowed = services.settings.metrics_allowed_networks
     if allowed and not in_networks(client_ip(), allowed):
         response = jsonify(error="Insufficient permissions", code="FORBIDDEN")
@@ -197,4 +197,4 @@ def prometheus():
         return response
     # Never rate-limited (one Prometheus scrapes every pod); METRICS_ALLOWED_NETWORKS guards it instead.
     # The classic text format that every Prometheus understands (the Go service's content type).
-    return Response(current_app.extensions["chatbox"].metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return Response(services.metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -18,6 +18,7 @@ from flask import (
     send_from_directory,
 )
 
+from chatbox import context
 from chatbox.chat.protocol import ERROR_MESSAGES
 from chatbox.settings import SettingsError
 
@@ -54,7 +55,7 @@ def init_app(app: Flask, settings) -> None:
 
 
 def _settings():
-    return current_app.extensions["chatbox"].settings
+    return context.services().settings
 
 
 def page_policy(settings, framable: bool) -> str:

@@ -14,7 +14,7 @@ from dashboards import Dashboards  # noqa: E402
 def test_two_dashboards_watch_and_stop(server):
     make_session("s1")
     boards = Dashboards(f"http://127.0.0.1:{server.port}", ADMIN, count=2, prefix=server.prefix).start()
-    changes = server.services.extras["admin_live"]
+    changes = server.services.admin_live
     for _ in range(20):
         if len(changes._queues) == 2:
             break

@@ -98,7 +98,7 @@ def test_bad_list_parameters_are_named(http, query, message):
 def test_the_live_stream_sends_only_the_rows_that_changed(server, inbox):
     for index in range(200):
         make_session(f"bulk{index:03d}", start=utcnow() - timedelta(days=3, minutes=index), messages=1)
-    changes = server.services.extras["admin_live"]
+    changes = server.services.admin_live
     stream = SseReader(f"{server.url}/dashboard/events?view=active", ADMIN)
     try:
         stream.wait_for(": connected")

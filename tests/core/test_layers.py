@@ -87,3 +87,24 @@ def test_no_function_is_longer_than_forty_lines():
 def test_the_length_check_counts_the_def_line_and_the_body(tmp_path, body_lines, expected):
     (tmp_path / "m.py").write_text("def f():\n" + "    x = 1\n" * body_lines)
     assert len(long_functions(tmp_path)) == expected
+
+
+def test_the_services_are_read_through_one_accessor():
+    """``chatbox.context.services()`` is the only reader of ``app.extensions``: routes name no extension key."""
+    readers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "extensions[" in path.read_text() and path.name != "context.py"
+    )
+    assert readers == []
+
+
+def test_build_hands_each_feature_its_collaborators(server):
+    """The files and notify parts are built once and given to the chat core in its constructors."""
+    services = server.services
+    assert services.chat.files is services.files
+    assert services.replies.files is services.ai_files
+    assert services.chat.notifier is services.notifier
+    assert services.chat.transcriber is None  # TRANSCRIPTION_PROVIDER is not set in tests
+    assert services.replies.observers == [services.provider_health]
+    assert services.admin_live.close in services.lifecycle.shutdown_hooks

@@ -146,7 +146,7 @@ def test_voice_note_without_transcription_is_kept_and_the_user_told(server, conn
 
 def test_ai_generated_file_is_stored_and_sent_with_its_url(server, connect):
     phone, sid = start_chat(connect)
-    files = server.services.extras["files"]
+    files = server.services.files
     frame = files.publish_ai_file(
         sid, PNG, "chart.png", "image/png", content="Here is your chart", model_id="demo"
     ).to_dict()
@@ -175,6 +175,6 @@ def test_ai_generated_file_is_stored_and_sent_with_its_url(server, connect):
 def test_ai_generated_file_gets_the_upload_checks(server, connect):
     _, sid = start_chat(connect)
     with pytest.raises(Refused) as refused:
-        server.services.extras["files"].publish_ai_file(sid, b"MZ\x90\x00" + b"\x00" * 64, "tool.png")
+        server.services.files.publish_ai_file(sid, b"MZ\x90\x00" + b"\x00" * 64, "tool.png")
     assert refused.value.code == "EXECUTABLE"
     assert FileRecord.objects.count() == 0

@@ -50,7 +50,7 @@ def llm_server(make_server):
     def factory(*configs: ProviderConfig, **overrides):
         server = make_server(providers=list(configs), **overrides)
         server.sleeps = []
-        server.services.extras["llm_streams"].sleep = server.sleeps.append
+        server.services.llm_streams.sleep = server.sleeps.append
         return server
 
     return factory

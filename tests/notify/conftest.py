@@ -59,7 +59,7 @@ def outbox_page(server):
 
 
 def notifier_of(server):
-    return server.services.extras["notifier"]
+    return server.services.notifier
 
 
 def settle(server, timeout=15.0):

@@ -26,7 +26,7 @@ def escalations(twilio):
 
 def sweep(*servers):
     """One sweep on each server at the same time (as pods do); how many each escalated."""
-    jobs = [gevent.spawn(server.services.extras["escalator"].sweep) for server in servers]
+    jobs = [gevent.spawn(server.services.escalator.sweep) for server in servers]
     gevent.joinall(jobs, timeout=15, raise_error=True)
     for server in servers:
         settle(server)
@@ -95,7 +95,7 @@ def test_the_sweep_runs_in_the_background(make_server, connect, twilio):
     server = sms_server(make_server, twilio, help_escalate_after=0.5, admin_emails=[])
     ask_for_help(server, connect)
     eventually(lambda: len(escalations(twilio)) == len(PHONES))
-    escalator = server.services.extras["escalator"]
+    escalator = server.services.escalator
     swept = escalator.swept
     eventually(lambda: escalator.swept > swept + 2)  # it keeps sweeping, and sends nothing more
     settle(server)
@@ -109,4 +109,4 @@ def test_sweep_interval_is_a_tenth_of_the_wait_bounded(after, interval):
 
 def test_no_sweep_when_escalation_is_off(make_server):
     server = make_server(help_escalate_after=0.0)
-    assert "escalator" not in server.services.extras
+    assert server.services.escalator is None

@@ -92,11 +92,11 @@ def test_rules_and_limits_from_the_environment():
     )
     app = create_app(settings)
     try:
-        notifier = app.extensions["chatbox"].extras["notifier"]
+        notifier = app.extensions["chatbox"].notifier
         assert isinstance(notifier, Notifier)
         assert notifier.rules["crash"] == ("sms",) and notifier.rules["help_request"] == ("email", "sms")
         assert (notifier.limiter.limit, notifier.limiter.window) == (7, 600.0)
-        router = app.extensions["chatbox"].extras["alert_router"]
+        router = app.extensions["chatbox"].alert_router
         assert (router.llm.threshold, router.llm.window) == (4, 120.0)
     finally:
         notifier.stop()
