@@ -40,14 +40,14 @@ class Asker:
         """Return the model's whole answer. Raises ProviderError (or the SDK's error) when the model fails."""
         provider = self.providers.get(model_id)
         request = ReplyRequest([Turn("system", instructions), Turn("user", conversation)], session.user_id, session.id)
-        self.metrics.copilot_event(feature, "request", provider.id)
+        self.metrics.copilot_event(feature, "request", provider.config.type)
         parts = []
         try:
             for delta in provider.stream(request):
                 parts.append(delta.text)
                 if delta.usage is not None:
-                    self.metrics.copilot_event(feature, "tokens", provider.id, delta.usage.total_tokens)
+                    self.metrics.copilot_event(feature, "tokens", provider.config.type, delta.usage.total_tokens)
         except Exception:
-            self.metrics.copilot_event(feature, "failure", provider.id)
+            self.metrics.copilot_event(feature, "failure", provider.config.type)
             raise
         return "".join(parts).strip()
