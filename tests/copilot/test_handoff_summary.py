@@ -154,3 +154,39 @@ def test_new_help_request_after_more_conversation_refreshes_the_summary(vendors,
     eventually(lambda: "Second summary." in panel(server, sid))
     assert len(copilot_requests(fake, MARKER)) == 2
     assert "Second question." in str(copilot_requests(fake, MARKER)[-1].body)
+
+
+def test_hostile_summary_is_escaped_in_the_mail_and_the_dashboard_and_clipped(
+    vendors, copilot_server, connect, smtp_server
+):
+    fake = vendors("openai")
+    server = copilot_server(fake)
+    client, sid = chat(server, connect, fake, ["Hi."])
+    fake.chunks = ['<script>alert("x")</script><img src=x onerror=alert(1)> ', "y" * 2000]
+    help_request(client, sid)
+    eventually(lambda: smtp_server.envelopes)
+    html = smtp_server.mails[0].html
+    assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+    page = panel(server, sid)
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    stored = server.services.store.handoff_summary(Session.objects(id=sid).get())
+    assert len(stored) == 1200 and stored.endswith("...")
+
+
+def test_asking_again_with_nothing_new_said_reuses_the_summary(vendors, copilot_server, connect, smtp_server):
+    import requests
+
+    fake = vendors("openai")
+    server = copilot_server(fake)
+    client, sid = chat(server, connect, fake, ["Question."])
+    fake.chunks = ["Only summary."]
+    help_request(client, sid)
+    eventually(lambda: smtp_server.envelopes)
+    for step in ("takeover", "release"):
+        assert requests.post(f"{server.url}/dashboard/sessions/{sid}/{step}", headers=ADMIN_BEARER, timeout=10).ok
+    # Takeover and hand-back leave system lines only in the live stream, not new stored messages.
+    help_request(client, sid)
+    eventually(lambda: len(smtp_server.envelopes) == 2)
+    settle(server)
+    assert len(copilot_requests(fake, MARKER)) == 1
+    assert "Only summary." in smtp_server.mails[1].text
