@@ -53,9 +53,13 @@ def open_conversation(page, app, connect, fake):
 
 
 def test_summary_and_drafts_shown_clicked_edited_and_sent_only_by_the_admin(page, app, connect, fake):
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/suggestions") else None)
     user, sid = open_conversation(page, app, connect, fake)
     page.wait_for_selector(".handoff >> text=they want a refund before Friday.")
-    assert page.locator("#suggestions button.suggestion").count() == 0  # the AI holds it: no drafts, no request
+    page.wait_for_timeout(600)
+    # The AI holds it: the page asks for no drafts at all (the server would refuse them anyway).
+    assert page.locator("#suggestions button.suggestion").count() == 0 and asked == []
     requests_before = len(fake.requests)
 
     fake.chunks = DRAFTS
@@ -103,6 +107,11 @@ def test_summary_and_drafts_shown_clicked_edited_and_sent_only_by_the_admin(page
     page.wait_for_selector(".msg-ai >> text=Thanks, order 42 it is")  # the AI answered (the fake's text)
     page.wait_for_timeout(800)  # past the drafts' refresh delay
     assert len(fake.requests) == requests_after + 1  # the reply only: no drafts asked for once handed back
+    drafts_asked = len(asked)
+    user.send(type="user_message", content="Still there?", session_id=sid)
+    user.reply()
+    page.wait_for_timeout(800)
+    assert len(asked) == drafts_asked  # the page does not even ask while the AI holds the session
     assert page.locator("#suggestions button.suggestion").count() == 0
     assert page.errors == []
 
