@@ -71,6 +71,11 @@ def copilot_server(make_server, smtp_server):
     yield factory
     for server in servers:
         server.services.extras["notifier"].stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_notifications():
+    yield
     Notification.objects.delete()
 
 

@@ -190,3 +190,23 @@ def test_asking_again_with_nothing_new_said_reuses_the_summary(vendors, copilot_
     settle(server)
     assert len(copilot_requests(fake, MARKER)) == 1
     assert "Only summary." in smtp_server.mails[1].text
+
+
+def test_demo_model_shows_both_features_as_make_run_does(make_server, connect):
+    """No provider configured (``make run``): the demo model writes the summary (into the outbox e-mail within the
+    default wait, at its default pace) and the drafts."""
+    import requests
+
+    from chatbox.models import Notification
+
+    server = make_server(demo_chunk_delay=0.05)
+    client = connect("alice", target=server)
+    client.send(type="user_message", content="Hello.")
+    sid = client.reply(timeout=20)[-1]["session_id"]
+    help_request(client, sid)
+    mail = eventually(lambda: Notification.objects(event="help_request", channel="email").first(), timeout=10)
+    assert "Summary of the conversation so far:" in mail.body and "[demo model]" in mail.body
+    assert requests.post(f"{server.url}/dashboard/sessions/{sid}/takeover", headers=ADMIN_BEARER, timeout=10).ok
+    page = requests.get(f"{server.url}/dashboard/sessions/{sid}/suggestions", headers=ADMIN_BEARER, timeout=20).text
+    assert page.count('class="suggestion"') >= 1 and "[demo model]" in page
+    server.services.extras["notifier"].stop()

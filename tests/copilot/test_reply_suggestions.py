@@ -149,3 +149,31 @@ def test_a_forged_suggestion_token_is_refused_and_nothing_is_sent(vendors, copil
 )
 def test_split_drafts(answer, drafts):
     assert split_drafts(answer) == drafts
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("admin_handoff_summary_model", "nope", "ADMIN_HANDOFF_SUMMARY_MODEL 'nope' is not a configured provider id"),
+        ("admin_reply_suggestions_model", "gpt9", "ADMIN_REPLY_SUGGESTIONS_MODEL 'gpt9' is not a configured provider"),
+        ("admin_handoff_summary_wait", -1.0, "ADMIN_HANDOFF_SUMMARY_WAIT must not be negative"),
+    ],
+)
+def test_bad_copilot_settings_stop_the_start(make_server, setting, value, message):
+    from chatbox.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        make_server(**{setting: value})
+
+
+def test_a_separate_model_drafts_when_one_is_named(vendors, make_server, connect):
+    from .conftest import provider
+
+    main, helper = vendors("openai"), vendors("anthropic")
+    server = make_server(
+        providers=[provider(main, "main"), provider(helper, "helper")], admin_reply_suggestions_model="helper"
+    )
+    _, sid = taken_over(server, connect, main)
+    helper.chunks = ["From the helper model."]
+    assert "From the helper model." in call(server, "GET", f"{sid}/suggestions").text
+    assert not copilot_requests(main, MARKER) and len(copilot_requests(helper, MARKER)) == 1
