@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
 
     Raises SettingsError when the configuration is unusable.
     """
-    from chatbox import admin, auth, cli, files, models, notify, pages, storage
+    from chatbox import admin, auth, cli, copilot, files, models, notify, pages, storage
     from chatbox.chat import bp as chat_bp
     from chatbox.chat.socket import sock
     from chatbox.ops import bp as ops_bp
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, bus=None) -> Flask:
     sock.init_app(app)
     app.register_blueprint(chat_bp, url_prefix=settings.prefix)
     app.register_blueprint(ops_bp, url_prefix=settings.prefix)
-    for feature in (pages, admin, files, notify):
+    for feature in (pages, admin, files, copilot, notify):  # copilot before notify: alerts use its summary
         feature.init_app(app, settings)
 
     if settings.cors_allowed_origins:

@@ -34,6 +34,7 @@ def init_app(app, settings) -> Notifier:
         rules,
         registry=services.metrics.registry,
         bus=services.bus,
+        summaries=getattr(services.extras.get("copilot"), "summaries", None),
     )
     router = AlertRouter(
         settings, notifier, affected_now=lambda: len({conn.identity.user_id for conn in list(services.hub.connections)})
