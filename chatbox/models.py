@@ -66,6 +66,10 @@ class Session(me.Document):
     takeover_by = me.StringField(db_field="takeoverBy")
     takeover_name = me.StringField(db_field="takeoverName")
     provider_state = me.DictField(db_field="providerState")
+    # The admin copilot's handoff summary (encrypted like message content) and when it was written; not in Go's
+    # schema, so documents without them read as "no summary yet".
+    handoff_summary = me.StringField(db_field="hoSum")
+    handoff_time = me.DateTimeField(db_field="hoTs")
     created_at = me.DateTimeField(db_field="_ts")
     modified_at = me.DateTimeField(db_field="_mt")
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatbox import copilot as copilot_feature
 from chatbox import files as files_feature
 from chatbox import notify
 from chatbox.admin.health import ProviderHealth
@@ -20,6 +21,7 @@ from chatbox.chat.replies import ReplyStreamer, SessionQueues
 from chatbox.chat.service import ChatService
 from chatbox.chat.state import SessionCache
 from chatbox.chat.takeover import Takeover
+from chatbox.copilot import Copilot
 from chatbox.crypto import KeyRing
 from chatbox.files.ai_files import AiFiles
 from chatbox.files.service import FileService
@@ -72,6 +74,7 @@ class Services:
     takeover: Takeover
     chat: ChatService
     admin_live: LiveChanges
+    copilot: Copilot
     lifecycle: Lifecycle
 
     def close(self) -> None:
@@ -80,21 +83,20 @@ class Services:
 
 
 def build(settings: Settings, bus: Bus | None = None) -> Services:
-    """Every collaborator of one app, each given what it uses. Raises SettingsError when a feature's settings are
-    unusable."""
+    """Every collaborator of one app, each given what it uses. Raises SettingsError on unusable settings."""
     bus = bus or create_bus(settings.redis_url)
     hub, metrics = Hub(bus), Metrics()
     store = SessionStore(KeyRing(settings.encryption_key, settings.encryption_keys_previous), bus, hub.publish)
-    sessions = SessionCache(store, hub, settings.llm_context_tokens)
-    providers = Providers(settings)
+    sessions, providers = SessionCache(store, hub, settings.llm_context_tokens), Providers(settings)
     queues = SessionQueues()
     files = files_feature.build(settings, store, hub, queues)
-    notifications = notify.build(settings, store, bus, metrics.registry, lambda: _users_connected(hub))
+    copilot = copilot_feature.build(settings, store, hub, providers, metrics)
+    notifications = notify.build(
+        settings, store, bus, metrics.registry, lambda: _users_connected(hub), summaries=copilot.summaries
+    )
     alert = Alerts(notifications.router)
     core = _chat_core(settings, store, sessions, hub, providers, metrics, queues, files, notifications, alert)
-    admin_live = LiveChanges()
-    hub.on("session_changed", admin_live.publish)
-    hub.on("user_notice", lambda event: _notify_user(hub, event))
+    admin_live = _admin_live(hub)
     lifecycle = Lifecycle(
         settings, bus, hub, store, core.chat, core.replies,
         on_crash=lambda exc: alert("crash", error=repr(exc)[:500]),
@@ -116,6 +118,7 @@ def build(settings: Settings, bus: Bus | None = None) -> Services:
         escalator=notifications.escalator,
         alert=alert,
         admin_live=admin_live,
+        copilot=copilot,
         lifecycle=lifecycle,
         **vars(core),
     )
@@ -163,7 +166,15 @@ def _chat_core(settings, store, sessions, hub, providers, metrics, queues, files
         notifier=notifications.notifier,
         on_rate_limited=lambda user_id: alert("rate_limited", user_id=user_id),
     )
+    hub.on("user_notice", lambda event: _notify_user(hub, event))
     return _ChatCore(streams, provider_health, replies, takeover, chat)
+
+
+def _admin_live(hub: Hub) -> LiveChanges:
+    """The dashboard's live feed: every session change, from any pod, as a refresh hint to open browsers."""
+    changes = LiveChanges()
+    hub.on("session_changed", changes.publish)
+    return changes
 
 
 def _users_connected(hub: Hub) -> int:

@@ -566,6 +566,49 @@ SPECS: tuple[Spec, ...] = (
         "window of NOTIFY_REFUSAL_BURST",
         ("notification.refusal_window",),
     ),
+    Spec(
+        "admin_handoff_summary",
+        "ADMIN_HANDOFF_SUMMARY",
+        "bool",
+        True,
+        "when a user asks for help, ask the model for a short summary of the conversation for the admins "
+        "(dashboard, help e-mail and SMS); false requests nothing",
+        ("copilot.handoff_summary",),
+    ),
+    Spec(
+        "admin_handoff_summary_model",
+        "ADMIN_HANDOFF_SUMMARY_MODEL",
+        "str",
+        "",
+        "provider id that writes the handoff summary; empty = the session's own model",
+        ("copilot.handoff_summary_model",),
+    ),
+    Spec(
+        "admin_handoff_summary_wait",
+        "ADMIN_HANDOFF_SUMMARY_WAIT",
+        "duration",
+        4.0,
+        "longest the help alert waits for the summary; after it the alert goes out without one (the dashboard "
+        "still shows the summary when it arrives)",
+        ("copilot.handoff_summary_wait",),
+    ),
+    Spec(
+        "admin_reply_suggestions",
+        "ADMIN_REPLY_SUGGESTIONS",
+        "bool",
+        True,
+        "while an admin holds a session, offer up to three reply drafts from the model beside the composer (never "
+        "sent without the admin pressing Send); false requests nothing",
+        ("copilot.reply_suggestions",),
+    ),
+    Spec(
+        "admin_reply_suggestions_model",
+        "ADMIN_REPLY_SUGGESTIONS_MODEL",
+        "str",
+        "",
+        "provider id that drafts reply suggestions; empty = the session's own model",
+        ("copilot.reply_suggestions_model",),
+    ),
 )
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")

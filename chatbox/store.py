@@ -345,3 +345,15 @@ class SessionStore:
             ]
         }
         return list(Session.objects(end=None).filter(__raw__=idle).only("id", "user_id"))
+
+    def set_handoff_summary(self, sid: str, text: str) -> datetime:
+        """Store the admin copilot's handoff summary of a session (encrypted like message content); return when."""
+        moment = utcnow()
+        Session._get_collection().update_one(
+            {"_id": sid}, {"$set": {"hoSum": self.keyring.encrypt(text), "hoTs": moment}}
+        )
+        return moment
+
+    def handoff_summary(self, session: Session) -> str:
+        """The session's handoff summary in plain text ("" when there is none)."""
+        return self.keyring.decrypt(session.handoff_summary or "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, abort, g, render_template, request, stream_with_context
 
-from chatbox.admin import conversation, live
+from chatbox.admin import conversation, copilot_view, live
 from chatbox.admin.guard import require_dashboard_admin
 from chatbox.admin.inbox_view import render_inbox
 from chatbox.admin.views import bp, is_htmx, services
@@ -13,7 +13,12 @@ from chatbox.chat.takeover import TakeoverError, audit
 from chatbox.models import AuditEntry
 
 MAX_ADMIN_MESSAGE = 10_000
-AUDIT_WORDS = {"takeover_start": "took over", "takeover_end": "handed back", "read": "read"}
+AUDIT_WORDS = {
+    "takeover_start": "took over",
+    "takeover_end": "handed back",
+    "read": "read",
+    "reply_from_suggestion": "replied from a suggestion",
+}
 
 
 def _session(sid: str):
@@ -35,6 +40,8 @@ def panel_context(sid: str, error: str = "") -> dict:
         "error": error,
         "audit": list(AuditEntry.objects(session_id=sid).order_by("-ts").limit(50)),
         "audit_words": AUDIT_WORDS,
+        "handoff": copilot_view.handoff(session),
+        "copilot_suggestions": copilot_view.suggestions_on(),
     }
 
 
@@ -170,6 +177,8 @@ def post_message(sid: str):
             raise TakeoverError(400, "EMPTY", "Type a message first")
         if len(text) > MAX_ADMIN_MESSAGE:
             raise TakeoverError(400, "TOO_LONG", f"Messages are limited to {MAX_ADMIN_MESSAGE} characters")
+        picked = copilot_view.check_token(request.form.get("suggestion", "").strip())
         services().takeover.post_admin_message(sid, g.identity, text)
+        copilot_view.note_sent(sid, picked, text)
 
     return _action(sid, send, "admin/_composer_status.html")

@@ -41,12 +41,15 @@ class Notifications:
         self.notifier.drain(min(max(remaining, SHUTDOWN_WAIT[0]), SHUTDOWN_WAIT[1]))
 
 
-def build(settings, store, bus, registry, affected_now: Callable[[], int]) -> Notifications:
+def build(settings, store, bus, registry, affected_now: Callable[[], int], summaries=None) -> Notifications:
     """Build the notifier with its transports, the alert router and the escalator. Raises SettingsError on bad
-    settings. ``affected_now`` counts the users connected to this process (told in alerts)."""
+    settings. ``affected_now`` counts the users connected to this process (told in alerts); ``summaries`` (the
+    copilot's handoff summaries, when on) put a summary in help alerts."""
     _check(settings)
     rules = parse_rules(settings.notify_rules)
-    notifier = Notifier(settings, store, _mailer(settings), _sms(settings), rules, registry=registry, bus=bus)
+    notifier = Notifier(
+        settings, store, _mailer(settings), _sms(settings), rules, registry=registry, bus=bus, summaries=summaries
+    )
     router = AlertRouter(settings, notifier, affected_now=affected_now)
     escalator = Escalator(settings, notifier) if settings.help_escalate_after > 0 else None
     log.info(

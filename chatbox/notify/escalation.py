@@ -56,7 +56,7 @@ class Escalator:
     def _due(cutoff) -> list[Session]:
         # Comparing two fields of one document needs $expr, so that last test is done here (and again in the claim).
         candidates = Session.objects(help_requested=True, help_time__lte=cutoff, takeover_by=None, end=None).only(
-            "id", "user_id", "help_time", "escalated_help_ts"
+            "id", "user_id", "help_time", "escalated_help_ts", "handoff_summary"
         )
         return [s for s in candidates if s.escalated_help_ts != s.help_time]
 
@@ -89,5 +89,12 @@ class Escalator:
                 session_id=session.id,
                 affected=1,
                 details={"Waiting since": messages.rfc3339(session.help_time)},
+                summary=self._summary(session),
             )
         )
+
+    def _summary(self, session: Session) -> str:
+        """The copilot's handoff summary, when it wrote one (an escalation repeats it; it never waits for one)."""
+        if not session.handoff_summary:
+            return ""
+        return self.notifier.store.handoff_summary(session)

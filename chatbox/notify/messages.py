@@ -38,6 +38,7 @@ class Alert:
     details: dict[str, str] = field(default_factory=dict)
     link: str = ""
     suppressed: int = 0
+    summary: str = ""  # the copilot's handoff summary of the conversation, when it was ready in time
 
 
 def rfc3339(moment: datetime) -> str:
@@ -104,11 +105,19 @@ def html_body(alert: Alert) -> str:
         f"<h2>{escape(TITLES.get(alert.event, alert.event))}</h2>",
         f"<p>{escape(_intro(alert))}</p>",
         f"<ul>{items}</ul>",
+        _html_summary(alert),
         f'<p><a href="{escape(alert.link, quote=True)}">{link_text}</a></p>',
     ]
     if alert.suppressed:
         parts.append(f"<p>{escape(_suppressed_note(alert))} since the last message.</p>")
     return "<html><body>" + "".join(parts) + "</body></html>"
+
+
+def _html_summary(alert: Alert) -> str:
+    if not alert.summary:
+        return ""
+    lines = "<br>".join(escape(line) for line in alert.summary.splitlines())
+    return f"<h3>Summary of the conversation so far</h3><p>{lines}</p>"
 
 
 def text_body(alert: Alert) -> str:
@@ -118,6 +127,8 @@ def text_body(alert: Alert) -> str:
     else:
         first = f"{subject(alert)} - {_intro(alert)}"
     lines = [first, ""] + [f"{label}: {value}" for label, value in _fields(alert)]
+    if alert.summary:
+        lines += ["", "Summary of the conversation so far:", alert.summary]
     lines += ["", f"{'View Session' if alert.session_id else 'Dashboard'}: {alert.link}"]
     if alert.suppressed:
         lines.append(f"({_suppressed_note(alert)} since the last message)")
@@ -136,6 +147,8 @@ def sms_body(alert: Alert) -> str:
         if alert.error:
             text += f" {_one_line(alert.error, 120)}."
         text += " Check email for details."
+    if alert.summary:
+        text += f" Summary: {_one_line(alert.summary, 160)}"
     text += f" {alert.link}"
     if alert.suppressed:
         text += f" ({_suppressed_note(alert)})"

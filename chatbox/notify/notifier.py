@@ -40,8 +40,10 @@ class Notifier:
         registry=None,
         clock=None,
         bus: Bus | None = None,
+        summaries=None,
     ):
         self.settings, self.store, self.mailer, self.sms, self.rules = settings, store, mailer, sms, rules
+        self.summaries = summaries  # the copilot's handoff summaries, or None when switched off
         self.bus = bus or MemoryBus()
         self.clock = clock or MonotonicClock()  # replaceable at any time: the limits below read it through us
         self.limiter = KeyLimiter(self.bus, settings.notify_rate_limit, settings.notify_rate_window, self)
@@ -70,7 +72,24 @@ class Notifier:
             session_id=session.id,
             affected=1,
         )
-        self.submit(alert)
+        if self.summaries is None:
+            self.submit(alert)
+            return
+        self.background.spawn(self._guarded, self._with_summary, alert, self.summaries.start(session))
+
+    def _with_summary(self, alert: Alert, pending) -> None:
+        """Wait a bounded time for the handoff summary, then send the alert with it or without it (a slow or
+        failing model never holds the page back longer than ADMIN_HANDOFF_SUMMARY_WAIT)."""
+        pending.join(timeout=self.summaries.wait)
+        if pending.ready() and pending.successful():
+            alert.summary = pending.value or ""
+        else:
+            log.info(
+                "help alert sent without the handoff summary (not ready after %gs)",
+                self.summaries.wait,
+                extra={"session_id": alert.session_id},
+            )
+        self.dispatch(alert)
 
     def submit(self, alert: Alert) -> None:
         """Send ``alert`` on the channels its rule names, in the background."""

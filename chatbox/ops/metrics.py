@@ -64,6 +64,16 @@ class Metrics:
         self.takeovers = Counter("chatbox_admin_takeovers", "Admin takeovers", registry=r)
         self.message_errors = Counter("chatbox_message_errors", "Refused or failed messages", registry=r)
         self.tokens = Counter("chatbox_tokens_used", "Tokens used", ["provider"], registry=r)
+        # The admin copilot's requests are not replies to users: their own series, by feature.
+        self.copilot_tokens = Counter(
+            "chatbox_copilot_tokens_used", "Tokens used by the admin copilot", ["feature", "provider"], registry=r
+        )
+        self.copilot_requests = Counter(
+            "chatbox_copilot_requests", "Admin copilot model requests", ["feature", "provider"], registry=r
+        )
+        self.copilot_failures = Counter(
+            "chatbox_copilot_failures", "Admin copilot model requests that failed", ["feature", "provider"], registry=r
+        )
         self.blocked = Counter("chatbox_ratelimit_blocked", "Rate-limit refusals", ["limiter"], registry=r)
         self._add_histograms(r)
 
@@ -124,6 +134,11 @@ class Metrics:
             self.llm_requests.labels(provider).inc()
         elif what == "total":
             self.reply_seconds.labels(provider).observe(value)
+
+    def copilot_event(self, feature: str, what: str, provider: str, value: float = 1) -> None:
+        """Count one admin copilot request, its tokens or its failure under ``feature``."""
+        counter = {"request": self.copilot_requests, "tokens": self.copilot_tokens, "failure": self.copilot_failures}
+        counter[what].labels(feature, provider).inc(value)
 
     def exposition(self) -> bytes:
         """Return the Prometheus text: this app's metrics plus process/runtime ones, or with

@@ -91,7 +91,37 @@
     box.placeholder = mine ? "Write to the user (Enter sends, Shift+Enter new line)" : "Take the conversation over to write";
     if (next) $("composer-reason").textContent = next.content.textContent.trim();
     form.hidden = controls.dataset.state === "ended";
+    syncSuggestions(mine);
   }
+
+  // --- reply drafts (admin copilot): asked for only while this admin holds the session --------------------------
+  var draftsFor = "";  // "<sid>:mine" once drafts were asked for this holding
+  function syncSuggestions(mine) {
+    var box = $("suggestions"), key = selectedSid() + ":mine";
+    if (!box) return;
+    if (!mine) { box.innerHTML = ""; draftsFor = ""; return; }
+    if (draftsFor !== key) { draftsFor = key; htmx.trigger(box, "copilot-refresh"); }
+  }
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var controls = $("controls");
+    if (event.target.id === "suggestions" && !(controls && controls.dataset.state === "mine")) event.preventDefault();
+  });
+
+  // A click puts the draft in the composer to edit; only Send sends it (the token lets the audit say so).
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("button.suggestion");
+    var box = $("composer-text"), token = $("composer-suggestion");
+    if (!pick || !box || box.disabled) return;
+    box.value = pick.textContent;
+    if (token) token.value = pick.dataset.suggestion;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  });
+  document.addEventListener("input", function (event) {
+    var token = $("composer-suggestion");
+    if (event.target.id === "composer-text" && token && !event.target.value.trim()) token.value = "";
+  });
 
   document.addEventListener("htmx:afterSettle", function (event) {
     showTimes(event.target);
@@ -110,7 +140,11 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt.classList.contains("reset-on-success") && event.detail.successful) elt.reset();
+    if (elt.classList.contains("reset-on-success") && event.detail.successful) {
+      elt.reset();
+      var token = $("composer-suggestion");
+      if (token) token.value = "";  // reset() leaves hidden inputs as they are
+    }
   });
 
   function moveFocus() {

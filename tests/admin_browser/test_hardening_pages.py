@@ -42,6 +42,7 @@ def test_admin_revokes_a_share_link_with_the_button(page, make_server, connect):
     ).json()["share_token"]
     sign_in(page, server, f"/dashboard/sessions/{sid}")
     page.on("dialog", lambda dialog: dialog.accept())
+    assert page.locator(".controls .badge.shared").inner_text() == "shared by link"
     page.click("button.revoke-share")
     page.wait_for_selector("button.revoke-share", state="detached")
     assert requests.get(f"{server.url}/shared/{share}", timeout=10).status_code == 404
@@ -52,7 +53,7 @@ def test_admin_revokes_a_share_link_with_the_button(page, make_server, connect):
 NAME_PAYLOAD = "<img src=x onerror=__pwned=1>"  # sets window.__pwned if it ever runs
 
 
-def test_a_session_name_with_markup_stays_text_in_the_list_help_list_and_panel(page, make_server, connect):
+def test_a_session_name_with_markup_stays_text_in_the_list_and_the_pane(page, make_server, connect):
     server = make_server()
     user = connect("mallory", target=server)
     user.send(type="user_message", content=NAME_PAYLOAD)
@@ -61,11 +62,11 @@ def test_a_session_name_with_markup_stays_text_in_the_list_help_list_and_panel(p
     user.recv_until(lambda f: f.get("metadata", {}).get("help_requested") == "true")
     assert server.services.store.get(sid).name == NAME_PAYLOAD
     sign_in(page, server)
-    row = page.locator(f"#row-{sid} a[href$='/sessions/{sid}']")
+    row = page.locator(f"#row-{sid} a.open")
     assert row.inner_text() == NAME_PAYLOAD
-    assert page.locator(f".help-row[data-session-id='{sid}'] a").first.inner_text() == NAME_PAYLOAD
-    assert page.locator("table.sessions img, .help-waiting img").count() == 0
+    assert page.locator(f"#row-{sid}.help").count() == 1  # listed among the help requests, first
+    assert page.locator("table.sessions img").count() == 0
     page.goto(f"{server.url}/dashboard/sessions/{sid}")
-    assert page.locator("#panel h1").inner_text() == NAME_PAYLOAD
-    assert page.locator("#panel img").count() == 0
+    assert page.locator(".pane-title").inner_text() == NAME_PAYLOAD
+    assert page.locator("#pane img, #panel img").count() == 0
     assert page.evaluate("window.__pwned") is None

@@ -73,7 +73,7 @@ def test_photos_are_named_thumbnails_that_open_full_size_also_when_shared(make_s
     shared.goto(f"{server.url}/s/{share}")
     shared.wait_for_selector("figure.photo img")
     src = shared.get_attribute("figure.photo img", "src")
-    assert f"share={share}" in src and "token=" not in src
+    assert "sig=" in src and "token=" not in src  # a short-lived signed link the share grants (issue 12)
     shared.wait_for_function("() => document.querySelector('figure.photo img').naturalWidth === 64")  # it loaded
     assert shared.request.get(server.url.rsplit("/chat", 1)[0] + src).status == 200
     assert shared.locator("#status-text time").count() == 1  # the conversation's date

@@ -30,7 +30,7 @@ def test_the_chat_page_loads_its_photo_from_a_signed_link(make_server, open_page
     src = page.locator(".message.user img").get_attribute("src")
     assert "sig=" in src and "token=" not in src
     assert seen and all("token=" not in url and "eyJ" not in url for url in seen), seen
-    assert page.locator(".message.user a.message-file").get_attribute("href") == src
+    assert page.locator(".message.user a.photo-link").get_attribute("href") == src
 
 
 def test_the_shared_view_shows_the_owners_photo(make_server, open_page, tmp_path):

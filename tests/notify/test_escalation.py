@@ -110,3 +110,14 @@ def test_sweep_interval_is_a_tenth_of_the_wait_bounded(after, interval):
 def test_no_sweep_when_escalation_is_off(make_server):
     server = make_server(help_escalate_after=0.0)
     assert server.services.escalator is None
+
+
+def test_escalation_repeats_the_handoff_summary(make_server, connect, twilio, clock):
+    server = escalating_server(make_server, twilio, clock)
+    _, sid, _ = ask_for_help(server, connect)
+    eventually(lambda: len(twilio.requests) == len(PHONES))
+    eventually(lambda: Session.objects.get(id=sid).handoff_summary)  # the demo model's summary, stored
+    clock.advance(360)
+    assert sweep(server) == [1]
+    body = escalations(twilio)[0]["Body"]
+    assert 'Summary: [demo model] You said: "User: Hello.' in body
