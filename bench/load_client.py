@@ -8,6 +8,8 @@ One run = one measured window; it prints one JSON document on stdout. Modes:
   starts a new conversation (a new user id, so a new session) every ``--per-session`` messages, as people do.
 * ``open``: open-loop chat for goal G4 (``bench/open_loop.py``): messages arrive at ``--rate`` per second on a
   Poisson schedule over a pool of C users, and latency runs from each message's scheduled time.
+* ``steady``: C users with a session each send exactly ``--exchanges`` messages; the app's store calls are read
+  before and after (S1).
 * ``hold``: open N connections, exchange one message on each, and report the worker's memory per connection.
 
 ``stream``, ``chat`` and ``open`` report chunks/s, first-chunk and full-reply latency (p50/p99, ms) and CPU of the server,
@@ -176,6 +178,51 @@ async def store_calls(url: str | None) -> dict | None:
     return await asyncio.get_running_loop().run_in_executor(None, scrape)
 
 
+# --- steady (S1) ----------------------------------------------------------------------------------------------------
+
+
+async def steady(args) -> dict:
+    """C users, each with a session already started, exchange exactly ``--exchanges`` messages each; the app's store
+    calls are read before and after, when nothing is in flight, so calls / exchanges is exact."""
+    secret, message = os.environ["BENCH_JWT_SECRET"], json.dumps({"type": "user_message", "content": "hi"})
+    conns = [await connect(f"{args.url}?token={token(secret, f'bench-{args.tag}-s{i}')}") for i in range(args.conns)]
+    warm = Window(0, 1e9)
+    for conn in conns:
+        await conn.recv()  # connection_status greeting
+        conn.send(message)
+        await read_reply(conn, warm, time.monotonic())  # the session's first exchange creates it
+    win = Window(0, 1e9)
+
+    async def user(conn) -> None:
+        for _ in range(args.exchanges):
+            conn.send(message)
+            await read_reply(conn, win, time.monotonic())
+
+    before = await store_calls(args.metrics_url)
+    cpu, started = CpuWindow({"server": args.server_pid, "client": os.getpid(), "llm": args.llm_pid}), time.monotonic()
+    await asyncio.gather(*(user(conn) for conn in conns))
+    seconds = time.monotonic() - started
+    usage = cpu.stop(seconds)
+    after = await store_calls(args.metrics_url)
+    for conn in conns:
+        conn.close()
+    result = {
+        "chunks_per_s": round(win.chunks / seconds, 1),
+        "replies_per_s": round(win.replies / seconds, 1),
+        "errors": win.errors,
+        "first_p50_ms": percentile(win.first, 0.5),
+        "first_p99_ms": percentile(win.first, 0.99),
+        "full_p50_ms": percentile(win.full, 0.5),
+        "full_p99_ms": percentile(win.full, 0.99),
+        "samples": len(win.full),
+        **usage,
+    }
+    if before and after:
+        result["store_calls"] = {kind: after[kind] - before[kind] for kind in after}
+        result["store_calls"]["replies"] = win.replies
+    return result
+
+
 # --- window runner -----------------------------------------------------------------------------------------------
 
 
@@ -320,7 +367,7 @@ async def hold(args) -> dict:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("stream", "chat", "open", "hold"))
+    parser.add_argument("mode", choices=("stream", "chat", "open", "hold", "steady"))
     parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT/ws (echo) or .../chat/ws (app)")
     parser.add_argument("--conns", type=int, default=10)
     parser.add_argument("--k", type=int, default=50, help="stream: frames per request")
@@ -338,6 +385,7 @@ def parse_args(argv=None):
     parser.add_argument("--deflate", action="store_true", help="hold: offer permessage-deflate like a browser")
     parser.add_argument("--ramp", type=lambda v: [int(x) for x in v.split(",")], default=[1000])
     parser.add_argument("--answer-timeout", type=float, default=2.0)
+    parser.add_argument("--exchanges", type=int, default=50, help="steady: messages each user sends")
     parser.add_argument("--gaps", type=int, default=0, help="chat: record the gaps between a reply's chunks")
     parser.add_argument("--metrics-url", help="chat: the app's Prometheus URL, to count store calls in the window")
     return parser.parse_args(argv)
@@ -353,6 +401,8 @@ def main(argv=None) -> None:
         pass
     if args.mode == "hold":
         result = asyncio.run(hold(args))
+    elif args.mode == "steady":
+        result = asyncio.run(steady(args))
     else:
         result = asyncio.run(measure(args, stream_user if args.mode == "stream" else chat_user))
         result["client_library"] = library()

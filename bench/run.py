@@ -125,6 +125,15 @@ class Runner:
         print(f"  {mode} C={conns} {options or ''} {shown}", file=sys.stderr, flush=True)
         return result
 
+    def steady(self, server, url: str, metrics_url: str) -> dict:
+        """S1: every user's exchanges counted whole, with the app's store calls read when none is in flight."""
+        a = self.args
+        extra = ["--conns", str(a.conns), "--exchanges", str(a.exchanges), "--metrics-url", metrics_url]
+        result = self.client("steady", server, url, *extra, seconds=60 + a.exchanges)
+        result["server_worker_pid"] = server.worker
+        print(f"  steady C={a.conns} {result.get('store_calls') or result.get('error')}", file=sys.stderr, flush=True)
+        return result
+
 
 def open_loop_window(runner: Runner, server, url: str, closed: dict) -> dict:
     """G4: open-loop chat at half the rate the same round's closed-loop window reached on the same server."""
@@ -171,7 +180,7 @@ def throughput_rounds(runner: Runner, bare, llm_port: int) -> list[dict]:
         if seeded is not None:
             windows["seeded_chat"] = runner.window("chat", seeded, f"ws://127.0.0.1:{seeded.port}/chat/ws", a.conns)
         metrics = f"http://127.0.0.1:{demo.port}/chat/metrics/prometheus"
-        windows["demo_steady"] = runner.window("chat", demo, demo_url, a.conns, per_session=10**6, metrics_url=metrics)
+        windows["demo_steady"] = runner.steady(demo, demo_url, metrics)
         windows["demo_open"] = open_loop_window(runner, demo, demo_url, windows["demo_chat"])
         windows["http_chat"] = runner.window("chat", http, http_url, a.conns)
         windows["demo_chat_admin"] = runner.window("chat", demo, demo_url, a.conns, admins=1)
@@ -296,6 +305,7 @@ def parse_args(argv=None):
         type=lambda v: [int(x) for x in v.split(",")],
         help="C1 steps, users chatting at 50 tokens/s (default 100,200,300,400,500,600; quick 100,300,500)",
     )
+    parser.add_argument("--exchanges", type=int, help="S1: messages each user sends (default 200, quick 50)")
     parser.add_argument("--dash-users", type=int, default=50, help="D1: users at 50 tokens/s while dashboards watch")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy window")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal fails")
@@ -304,6 +314,7 @@ def parse_args(argv=None):
     args.latency_duration = min(args.duration, 2.0) if args.quick else args.duration
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.hold = args.hold or ([1000] if args.quick else [1000, 5000, 10000])
+    args.exchanges = args.exchanges or (50 if args.quick else 200)
     args.users = args.users or ([100, 300, 500] if args.quick else [100, 200, 300, 400, 500, 600])
     args.k = demo_words()
     return args

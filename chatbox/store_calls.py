@@ -7,7 +7,9 @@ count is exported as ``chatbox_store_calls_total{kind="read|write"}`` and read b
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 
 from prometheus_client.core import CounterMetricFamily
 from pymongo import monitoring
@@ -40,12 +42,29 @@ WRITE_METHODS = (
 
 
 class StoreCalls:
-    """Running totals; ``snapshot()`` and a difference of two snapshots are what tests and the bench compare."""
+    """Running totals; ``snapshot()`` and a difference of two snapshots are what tests and the bench compare.
+
+    Calls made inside ``background()`` (the periodic sweeps: reaper, escalation) are counted apart, so the totals
+    of the request path are not blurred by a sweep that happened to run meanwhile."""
 
     def __init__(self):
-        self.reads = 0
-        self.writes = 0
+        self.reads = self.writes = 0
+        self.background_reads = self.background_writes = 0
         self._depth = 0  # >0 while inside a counted embedded call (mongomock calls itself: count the outer one)
+        self._local = threading.local()  # per greenlet under gevent
+
+    def count(self, kind: str) -> None:
+        name = ("background_" if getattr(self._local, "background", False) else "") + kind + "s"
+        setattr(self, name, getattr(self, name) + 1)
+
+    @contextlib.contextmanager
+    def background(self):
+        """Count the calls made by this greenlet meanwhile as background work."""
+        self._local.background = True
+        try:
+            yield
+        finally:
+            self._local.background = False
 
     def snapshot(self) -> tuple[int, int]:
         return self.reads, self.writes
@@ -62,9 +81,9 @@ class CommandCounter(monitoring.CommandListener):
 
     def started(self, event) -> None:
         if event.command_name in READ_COMMANDS:
-            calls.reads += 1
+            calls.count("read")
         elif event.command_name in WRITE_COMMANDS:
-            calls.writes += 1
+            calls.count("write")
 
     def succeeded(self, event) -> None:
         pass
@@ -76,12 +95,8 @@ class CommandCounter(monitoring.CommandListener):
 def _counting(method, kind: str):
     @functools.wraps(method)
     def call(*args, **kwargs):
-        outer = calls._depth == 0
-        if outer:
-            if kind == "read":
-                calls.reads += 1
-            else:
-                calls.writes += 1
+        if calls._depth == 0:
+            calls.count(kind)
         calls._depth += 1
         try:
             return method(*args, **kwargs)
@@ -102,7 +117,9 @@ class StoreCallsCollector:
     """Exports the totals to a Prometheus registry."""
 
     def collect(self):
-        family = CounterMetricFamily("chatbox_store_calls", "Database calls made by this process", labels=["kind"])
-        family.add_metric(["read"], calls.reads)
-        family.add_metric(["write"], calls.writes)
+        family = CounterMetricFamily(
+            "chatbox_store_calls", "Database calls made by this process (periodic sweeps apart)", labels=["kind"]
+        )
+        for kind in ("reads", "writes", "background_reads", "background_writes"):
+            family.add_metric([kind[:-1]], getattr(calls, kind))
         yield family

@@ -16,6 +16,7 @@ import gevent
 import gevent.event
 
 from chatbox.clock import utcnow
+from chatbox.store_calls import calls as store_calls
 
 log = logging.getLogger("chatbox.lifecycle")
 RESTART_CLOSE_CODE = 1012
@@ -74,7 +75,8 @@ class Lifecycle:
         while True:
             gevent.sleep(interval or self.beat)
             try:
-                duty()
+                with store_calls.background():  # counted apart from the request path
+                    duty()
             except Exception:
                 log.exception("background duty %s failed", duty.__name__)
 

@@ -4,6 +4,9 @@ Counts come from chatbox.store_calls (every collection call, or every command se
 change that adds a read to the exchange fails here. Long reconnect timeouts keep the reaper out of the window.
 """
 
+import time
+
+import gevent
 import pytest
 from conftest import text_of
 
@@ -110,3 +113,14 @@ def http_get():
             return response.read().decode()
 
     return get
+
+
+def test_periodic_sweeps_are_counted_apart_from_the_request_path(make_server):
+    make_server(reconnect_timeout=0.3)  # the reaper sweeps every 0.1 s
+    gevent.sleep(0.5)  # startup's own work (index creation) is done
+    before = (calls.snapshot(), calls.background_reads)
+    deadline = time.monotonic() + 5
+    while calls.background_reads == before[1] and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    assert calls.background_reads > before[1]
+    assert calls.since(before[0]) == (0, 0)  # no request, no request-path call
