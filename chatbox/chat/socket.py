@@ -24,6 +24,7 @@ CONNECTION_LIMIT_NOTICE = (
     "Connection limit reached. You have reached the maximum number of simultaneous connections. "
     "Close an existing connection to open a new one."
 )
+NOTICE_WINDOW = 60.0  # seconds: the user's sockets hear about refused handshakes at most once per window
 
 
 def _services():
@@ -63,7 +64,9 @@ def check_socket_request():
         "user:" + identity.user_id, conn_id, settings.max_connections_per_user, services.lifecycle.slot_ttl
     ):
         services.metrics.rate_limited("connection")
-        services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
+        # One notice per window: a client retrying in a loop must not flood the user's open sockets.
+        if not services.bus.hit("notice:" + identity.user_id, 1, NOTICE_WINDOW):
+            services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
         return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
     if request.headers.get("Upgrade", "").lower() != "websocket":
         services.bus.slot_release("user:" + identity.user_id, conn_id)
