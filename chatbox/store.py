@@ -1,7 +1,8 @@
 """Session storage: every read and write of the ``sessions`` collection, atomic where it matters.
 
-Message content (and voice transcripts) are encrypted on the way in and decrypted on the way out; callers only ever
-see plain text. Messages of Go-written sessions have no ``seq``: their position (1, 2, …) stands in for it.
+Message content, voice transcripts, each string value of a message's metadata and the session's name are encrypted
+on the way in and decrypted on the way out (legacy plaintext reads as it is); callers only ever see plain text.
+Messages of Go-written sessions have no ``seq``: their position (1, 2, …) stands in for it.
 """
 
 from __future__ import annotations
@@ -89,33 +90,46 @@ class SessionStore:
     def get(self, sid: str) -> Session | None:
         if not sid:
             return None
-        return Session.objects(id=sid).first()
+        return self.readable(Session.objects(id=sid).first())
 
     def head(self, sid: str) -> Session | None:
         """The session without its messages (``messages`` is empty): cheap, for checks on the hot path."""
         if not sid:
             return None
-        return Session.objects(id=sid).exclude("messages").first()
+        return self.readable(Session.objects(id=sid).exclude("messages").first())
 
     def get_owned(self, sid: str, user_id: str) -> Session | None:
         session = self.get(sid)
         return session if session is not None and session.user_id == user_id else None
 
     def by_share_token(self, token: str) -> Session | None:
-        return Session.objects(share_token=token).first() if token else None
+        return self.readable(Session.objects(share_token=token).first()) if token else None
 
     def active_for_user(self, user_id: str) -> Session | None:
         """The user's active session, without its messages."""
-        return Session.objects(user_id=user_id, end=None).exclude("messages").order_by("-start").first()
+        return self.readable(Session.objects(user_id=user_id, end=None).exclude("messages").order_by("-start").first())
 
     def list_for_user(self, user_id: str, limit: int = 100) -> list[Session]:
-        return list(Session.objects(user_id=user_id).order_by("-start").limit(limit))
+        return [self.readable(s) for s in Session.objects(user_id=user_id).order_by("-start").limit(limit)]
 
-    def by_client_id(self, sid: str, client_msg_id: str) -> PlainMessage | None:
-        """The message a client sent with this ``metadata.client_msg_id``, if it is stored (resends are no-ops)."""
-        found = Session._get_collection().find_one(
-            {"_id": sid}, {"msgs": {"$elemMatch": {"meta.client_msg_id": client_msg_id}}}
-        )
+    def readable(self, session: Session | None) -> Session | None:
+        """The document with its name decrypted (such documents are read, never saved back)."""
+        if session is not None and session.name:
+            session.name = self.keyring.decrypt(session.name)
+        return session
+
+    def plain_meta(self, meta: dict | None) -> dict:
+        """Stored message metadata with each string value decrypted (keys are stored plain)."""
+        return {k: self.keyring.decrypt(v) if isinstance(v, str) else v for k, v in (meta or {}).items()}
+
+    def sealed_meta(self, meta: dict | None) -> dict | None:
+        """Metadata as stored: each string value encrypted on its own (the Go format), keys plain."""
+        return {k: self.keyring.encrypt(v) if isinstance(v, str) else v for k, v in meta.items()} if meta else None
+
+    def by_seq(self, sid: str, seq: int) -> PlainMessage | None:
+        """The stored message numbered ``seq`` (a resent message is found by the seq its client_msg_id got: the
+        id itself is stored encrypted, so it cannot be queried)."""
+        found = Session._get_collection().find_one({"_id": sid}, {"msgs": {"$elemMatch": {"seq": seq}}})
         if not found or not found.get("msgs"):
             return None
         message = Message._from_son(found["msgs"][0])
@@ -134,7 +148,7 @@ class SessionStore:
             ts=msg.ts,
             file_id=msg.file_id or "",
             file_url=msg.file_url or "",
-            meta=dict(msg.meta_ or {}),
+            meta=self.plain_meta(msg.meta_),
             model_id=msg.model_id or "",
             usage=dict(msg.usage or {}),
             first_token_ms=msg.first_token_ms,
@@ -224,7 +238,7 @@ class SessionStore:
             "$max": {"lastSeq": max(seq, last_seq or 0)},
         }
         if name:
-            update["$set"]["nm"] = name
+            update["$set"]["nm"] = self.keyring.encrypt(name)
         if provider_state:
             update["$set"]["providerState"] = provider_state
         if reply is not None:
@@ -247,7 +261,7 @@ class SessionStore:
             "sender": message.sender,
             "fileId": message.file_id or None,
             "fileUrl": message.file_url or None,
-            "meta": message.meta or None,
+            "meta": self.sealed_meta(message.meta),
             "seq": message.seq,
             "mid": message.message_id,
             "modelId": message.model_id or None,

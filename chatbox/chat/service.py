@@ -139,7 +139,7 @@ class ChatService:
         client_id = frame.metadata.get("client_msg_id")
         if not client_id or client_id not in session.client_ids:
             return None
-        stored = self.store.by_client_id(session.id, client_id)
+        stored = self.store.by_seq(session.id, session.client_ids[client_id])
         if stored is not None:
             conn.send(message_frame(session.id, stored))
         return stored
