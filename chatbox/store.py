@@ -13,10 +13,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import bson
+
 from chatbox.crypto import KeyRing
 from chatbox.events import Event, MessageStored, SessionUpdated, TranscriptStored
 from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.models import Message, Session
+
+MESSAGE_OVERHEAD = 160  # bytes of field names, ts, seq, mid and BSON framing in one stored message
+
+
+def sealed_len(text: str) -> int:
+    """Bytes ``text`` takes once encrypted: base64 of nonce(12), ciphertext and tag(16)."""
+    size = len(text.encode("utf-8", "replace"))
+    return 4 * ((size + 30) // 3) if size else 0
+
+
+def approx_size(content: str, meta: dict | None = None, *plain: str) -> int:
+    """About how many bytes one message adds to its session's document (a little more without encryption)."""
+    size = MESSAGE_OVERHEAD + sealed_len(content)
+    for key, value in (meta or {}).items():
+        size += len(key) + 8 + (sealed_len(value) if isinstance(value, str) else 16)
+    return size + sum(len(text.encode("utf-8", "replace")) + 16 for text in plain if text)
+
+
+def document_size(session: Session) -> int:
+    """The BSON size of a loaded session document."""
+    return len(bson.encode(session.to_mongo()))
 
 
 def utcnow() -> datetime:
