@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import bson
+from pymongo import ReturnDocument
 
 from chatbox.crypto import KeyRing
 from chatbox.events import Event, MessageStored, SessionUpdated, TranscriptStored
 from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.models import Message, Session
 
+SEQ_OUTAGE_MARGIN = 10  # numbers skipped when a session is first numbered from the store during a Redis outage
 MESSAGE_OVERHEAD = 160  # bytes of field names, ts, seq, mid and BSON framing in one stored message
 
 
@@ -106,6 +108,8 @@ class SessionStore:
     def __init__(self, keyring: KeyRing, bus: Bus | None = None, publish: Callable[[Event], None] | None = None):
         self.keyring = keyring
         self.bus = bus or MemoryBus()
+        self._floor_epoch, self._floored = 0, set()  # sessions whose Redis counter was raised since Redis returned
+        self._outage_epoch, self._outage_sids = 0, set()  # sessions numbered from the store in this outage
         self._publish = publish or (lambda event: None)
 
     # --- reading ---------------------------------------------------------------------------------------------
@@ -220,12 +224,47 @@ class SessionStore:
         """Allocate the next ``count`` message numbers of a session, unique across pods; return the last.
 
         The bus counts; a session it has no counter for (first use since a restart) starts from the stored last
-        seq. Raises LookupError for an unknown session."""
-        last = self.bus.seq_next(sid, count)
-        if last is None:
-            self.bus.seq_seed(sid, self._stored_last_seq(sid))
+        seq. While the bus's Redis is away, the stored ``lastSeq`` counts instead (an atomic ``$inc``), and once
+        it is back its counter is first raised past what was stored meanwhile. Raises LookupError for an unknown
+        session."""
+        if not getattr(self.bus, "degraded", False):
+            self._raise_floor(sid)
             last = self.bus.seq_next(sid, count)
-        return last
+            if last is None:
+                self.bus.seq_seed(sid, self._stored_last_seq(sid))
+                last = self.bus.seq_next(sid, count)
+            if not getattr(self.bus, "degraded", False):  # a failure on the way answers from the local bus
+                return last
+        return self._next_seq_stored(sid, count)
+
+    def _raise_floor(self, sid: str) -> None:
+        """After Redis returned (a new ``epoch``), once per session: numbers handed out from the store during the
+        outage are above Redis's counter, which must not hand them out again."""
+        epoch = getattr(self.bus, "epoch", 0)
+        if not epoch:
+            return
+        if epoch != self._floor_epoch:
+            self._floor_epoch, self._floored = epoch, set()
+        if sid not in self._floored:
+            self.bus.seq_floor(sid, self._stored_last_seq(sid))
+            self._floored.add(sid)
+
+    def _next_seq_stored(self, sid: str, count: int) -> int:
+        """Allocate from the stored ``lastSeq`` (Redis is away). The first time per session per outage it jumps
+        ``SEQ_OUTAGE_MARGIN`` past what is stored: numbers Redis handed out for replies not yet stored stay free."""
+        collection = Session._get_collection()
+        if self._outage_epoch != getattr(self.bus, "epoch", 0):
+            self._outage_epoch, self._outage_sids = getattr(self.bus, "epoch", 0), set()
+        if sid not in self._outage_sids:
+            floor = self._stored_last_seq(sid) + SEQ_OUTAGE_MARGIN
+            collection.update_one({"_id": sid}, {"$max": {"lastSeq": floor}})
+            self._outage_sids.add(sid)
+        found = collection.find_one_and_update(
+            {"_id": sid}, {"$inc": {"lastSeq": count}}, {"lastSeq": 1}, return_document=ReturnDocument.AFTER
+        )
+        if found is None:
+            raise LookupError(sid)
+        return found["lastSeq"]
 
     def _stored_last_seq(self, sid: str) -> int:
         found = Session._get_collection().find_one({"_id": sid}, {"lastSeq": 1, "msgs.seq": 1})
