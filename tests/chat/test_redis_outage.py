@@ -183,3 +183,29 @@ def test_two_pods_number_one_session_uniquely_across_a_pause_and_a_kill(make_ser
     wait_for(lambda: not pod_a.services.bus.degraded and not pod_b.services.bus.degraded, 5, "return")
     numbers += [a.next_seq(session.id), b.next_seq(session.id)]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), numbers
+
+
+def test_while_redis_is_away_devices_on_one_pod_share_the_stream_and_a_resume_gets_the_text_so_far(
+    make_server, own_redis
+):
+    server = make_server(redis_url=own_redis.url, demo_chunk_delay=0.05)
+    phone = Client(server.ws_url + f"?token={token('alice')}")
+    phone.recv()
+    phone.send(type="user_message", content="hello")
+    sid = phone.reply()[-1]["session_id"]
+    laptop = Client(server.ws_url + f"?token={token('alice')}&session_id={sid}")
+    laptop.recv()
+    own_redis.kill()
+    wait_for(lambda: server.services.bus.degraded, 3, "degraded mode")
+    phone.send(type="user_message", content="Tell me a long story please")
+    shown = laptop.recv_until(lambda f: f.get("chunk") == 4)  # local fan-out: the other device sees it live
+    assert shown[0]["type"] == "user_message" and shown[0]["content"] == "Tell me a long story please"
+    user_seq = shown[0]["seq"]
+    late = Client(server.ws_url + f"?token={token('alice')}&last_seq={user_seq}")
+    late.recv()
+    resumed = late.reply(timeout=20)
+    whole = text_of(phone.reply(timeout=20)[1:])
+    assert resumed[0]["metadata"].get("streaming") == "true" and len(resumed[0]["content"]) > 10  # the text so far
+    assert text_of(resumed) == whole  # then the live rest: nothing lost, nothing twice
+    for client in (phone, laptop, late):
+        client.close()
