@@ -246,7 +246,8 @@ class SessionStore:
         if epoch != self._floor_epoch:
             self._floor_epoch, self._floored = epoch, set()
         if sid not in self._floored:
-            self.bus.seq_floor(sid, self._stored_last_seq(sid))
+            # The margin keeps clear of numbers a pod that has not noticed Redis's return yet takes from the store.
+            self.bus.seq_floor(sid, self._stored_last_seq(sid) + SEQ_OUTAGE_MARGIN)
             self._floored.add(sid)
 
     def _next_seq_stored(self, sid: str, count: int) -> int:
