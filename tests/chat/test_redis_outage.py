@@ -243,3 +243,27 @@ def test_while_redis_is_away_devices_on_one_pod_share_the_stream_and_a_resume_ge
     assert text_of(resumed) == whole  # then the live rest: nothing lost, nothing twice
     for client in (phone, laptop, late):
         client.close()
+
+
+def test_a_reply_streaming_across_a_pause_resumes_whole_on_another_pod(make_server, own_redis):
+    pod_a, pod_b = (make_server(redis_url=own_redis.url, demo_chunk_delay=0.15) for _ in range(2))
+    client = Client(pod_a.ws_url + f"?token={token('alice')}")
+    client.recv()
+    client.send(type="user_message", content=" ".join(f"word{i}" for i in range(30)))
+    reply_seq = client.recv_until(lambda f: f.get("chunk") == 3)[-1]["seq"]
+    own_redis.pause()
+    wait_for(lambda: pod_a.services.bus.degraded, 5, "degraded mode")
+    gevent.sleep(1.5)  # about ten chunks are streamed while Redis is away: only pod A holds them
+    own_redis.resume()  # the reply is still streaming: its text so far must reach Redis again
+    client.ws.settimeout(10)
+    opcode, data = client.ws.recv_data(control_frame=True)
+    while opcode != websocket.ABNF.OPCODE_CLOSE:
+        opcode, data = client.ws.recv_data(control_frame=True)
+    assert int.from_bytes(data[:2], "big") == 1012
+    resumed = Client(pod_b.ws_url + f"?token={token('alice')}&last_seq={reply_seq - 1}")
+    sid = resumed.recv()["session_id"]
+    frames = resumed.reply(timeout=20)
+    assert frames[0].get("chunk", 0) > 3  # it joined mid-stream: the text so far, then the live rest
+    stored = Session._get_collection().find_one({"_id": sid})["msgs"][-1]
+    assert stored["seq"] == reply_seq and text_of(frames) == stored["content"]
+    resumed.close()
