@@ -17,6 +17,7 @@ from chatbox.auth import AuthError, request_identity
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame
+from chatbox.ops.limits import FrameCeiling
 
 log = logging.getLogger("chatbox.socket")
 sock = Sock()
@@ -24,6 +25,7 @@ CONNECTION_LIMIT_NOTICE = (
     "Connection limit reached. You have reached the maximum number of simultaneous connections. "
     "Close an existing connection to open a new one."
 )
+NOTICE_WINDOW = 60.0  # seconds: the user's sockets hear about refused handshakes at most once per window
 
 
 def _services():
@@ -62,7 +64,9 @@ def check_socket_request():
         "user:" + identity.user_id, conn_id, settings.max_connections_per_user, services.lifecycle.slot_ttl
     ):
         services.metrics.rate_limited("connection")
-        services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
+        # One notice per window: a client retrying in a loop must not flood the user's open sockets.
+        if not services.bus.hit("notice:" + identity.user_id, 1, NOTICE_WINDOW):
+            services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
         return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
     if request.headers.get("Upgrade", "").lower() != "websocket":
         services.bus.slot_release("user:" + identity.user_id, conn_id)
@@ -108,14 +112,33 @@ def _serve(services, conn: Connection, ws) -> None:
         _refuse(conn, exc)
         return
     services.chat.open(conn, request.args.get("session_id", "").strip(), last_seq)
+    ceiling = FrameCeiling(services.settings.ws_frame_rate)
     while not conn.closed:
         raw = ws.receive()  # no timeout: closing the Connection wakes it (an idle socket costs nothing)
         if isinstance(raw, bytes):
             # The protocol is JSON text; a binary frame is refused unread (RFC 6455: 1003, unsupported data).
             conn.close(1003, "Binary frames are not supported")
             return
-        if raw is not None:
+        if raw is not None and _within_ceiling(services, conn, ceiling):
             services.chat.receive(conn, raw)
+
+
+FRAME_FLOOD = "Too many frames, please slow down"
+
+
+def _within_ceiling(services, conn: Connection, ceiling: FrameCeiling) -> bool:
+    """Count one inbound frame against the socket's ceiling (checked before parsing: a flood costs no work)."""
+    verdict = ceiling.check()
+    if verdict == "pass":
+        return True
+    services.metrics.rate_limited("frame")
+    if verdict == "warn":
+        retry = max(int(ceiling.retry_after() * 1000), 1)
+        conn.send(error_frame("TOO_MANY_REQUESTS", FRAME_FLOOD, session_id=conn.session_id, retry_after_ms=retry))
+    elif verdict == "close":
+        log.info("closing a socket that floods frames", extra={"session_id": conn.session_id})
+        _refuse(conn, ProtocolError("TOO_MANY_REQUESTS", FRAME_FLOOD))
+    return False
 
 
 @sock.route("/ws", bp=bp)
