@@ -55,11 +55,12 @@ class IndexedCollection(mongomock.Collection):
     def _update(self, spec, document, upsert=False, *args, **kwargs):
         # A table whose field this update may change is not used until it is done (mongomock looks documents up
         # before and after changing them), then rebuilt on its next use.
-        changing = [table for field, table in _tables(self._store).items() if _may_change(document, field)]
+        touched = _touched(document)
+        changing = [table for field, table in _tables(self._store).items() if _may_change(touched, field)]
         for table in changing:
             table.suspended += 1
         try:
-            if not upsert and not args and not any(kwargs.values()) and self._in_place(spec, document):
+            if not upsert and not args and not any(kwargs.values()) and self._in_place(spec, document, touched):
                 return self._update_in_place(spec, document)
             return super()._update(spec, document, upsert, *args, **kwargs)
         finally:
@@ -67,7 +68,7 @@ class IndexedCollection(mongomock.Collection):
                 table.suspended -= 1
                 table.stale = True
 
-    def _in_place(self, spec: dict, document) -> bool:
+    def _in_place(self, spec: dict, document, touched: frozenset | None) -> bool:
         """True for an update of one document by ``_id`` that cannot need mongomock's rollback: it touches neither
         ``_id`` nor a field of a unique index. mongomock deep-copies the whole document first for that rollback,
         which costs as much as the session's whole history on every message."""
@@ -78,7 +79,7 @@ class IndexedCollection(mongomock.Collection):
         guarded = {"_id"} | {
             key for index in self._store.indexes.values() if index.get("unique") for key, _ in index["key"]
         }
-        return not any(_may_change(document, field) for field in guarded)
+        return not any(_may_change(touched, field) for field in guarded)
 
     def _update_in_place(self, spec: dict, document: dict) -> dict:
         """mongomock's own update of the one matching document, without the snapshot taken for a rollback."""
@@ -133,10 +134,15 @@ def _tables(store) -> dict[str, _Table]:
     return tables
 
 
-def _may_change(document, field: str) -> bool:
+def _touched(document) -> frozenset | None:
+    """The top-level fields an update document may change; None for a pipeline or a replacement (any field)."""
     if isinstance(document, list) or not any(key.startswith("$") for key in document):
-        return True  # a pipeline or a replacement
-    return any(field in (key.split(".")[0] for key in fields) for fields in document.values())
+        return None
+    return frozenset(key.split(".", 1)[0] for fields in document.values() for key in fields)
+
+
+def _may_change(touched: frozenset | None, field: str) -> bool:
+    return touched is None or field in touched
 
 
 class IndexedDatabase(mongomock.Database):

@@ -118,6 +118,7 @@ class Spec:
     secret: bool = False
 
 
+MONGO_DOCUMENT_LIMIT = 16 * 1024 * 1024
 PRIVATE_NETS = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 
 SPECS: tuple[Spec, ...] = (
@@ -215,7 +216,34 @@ SPECS: tuple[Spec, ...] = (
         "open sockets per user",
         ("chatbox.max_connections_per_user",),
     ),
-    Spec("rate_limit", "RATE_LIMIT", "int", 100, "user messages per minute per user", ("chatbox.rate_limit",)),
+    Spec(
+        "rate_limit",
+        "RATE_LIMIT",
+        "int",
+        100,
+        "frames that store, notify or change state (messages, files, voice notes, help requests, model changes) "
+        "per minute per user",
+        ("chatbox.rate_limit",),
+    ),
+    Spec(
+        "ws_frame_rate",
+        "WS_FRAME_RATE",
+        "int",
+        20,
+        "inbound frames per second per socket, of any kind (typing included); beyond it each second's first extra "
+        "frame gets an error frame, the rest are dropped, and a socket that sends twice as many in a second or "
+        "stays over for three seconds running is closed with 1008",
+        ("chatbox.ws_frame_rate",),
+    ),
+    Spec(
+        "session_max_bytes",
+        "SESSION_MAX_BYTES",
+        "size",
+        8388608,
+        "approximate stored size of one session's document beyond which new messages are refused (SESSION_FULL); "
+        "MongoDB refuses documents over 16 MB",
+        ("chatbox.session_max_bytes",),
+    ),
     Spec(
         "max_message_size",
         "MAX_MESSAGE_SIZE",
@@ -745,6 +773,13 @@ class Settings:
                         "origins, e.g. https://chat.example.com"
                     )
         _check_encryption_keys(self.encryption_key, self.encryption_keys_previous)
+        if self.ws_frame_rate < 1:
+            raise SettingsError(f"WS_FRAME_RATE must be at least 1 frame per second (got {self.ws_frame_rate})")
+        if not 65536 <= self.session_max_bytes <= MONGO_DOCUMENT_LIMIT - 1048576:
+            raise SettingsError(
+                f"SESSION_MAX_BYTES must be between 64 KiB and 15 MiB (got {self.session_max_bytes}): MongoDB "
+                "refuses documents over 16 MiB, and the reply that follows a message needs room too"
+            )
         if not self.development:
             _check_jwt_secret(self.jwt_secret)
         elif not self.jwt_secret:

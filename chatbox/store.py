@@ -1,7 +1,8 @@
 """Session storage: every read and write of the ``sessions`` collection, atomic where it matters.
 
-Message content (and voice transcripts) are encrypted on the way in and decrypted on the way out; callers only ever
-see plain text. Messages of Go-written sessions have no ``seq``: their position (1, 2, …) stands in for it.
+Message content, voice transcripts, each string value of a message's metadata and the session's name are encrypted
+on the way in and decrypted on the way out (legacy plaintext reads as it is); callers only ever see plain text.
+Messages of Go-written sessions have no ``seq``: their position (1, 2, …) stands in for it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import bson
+from pymongo import ReturnDocument
+
 from chatbox.clock import utcnow
 from chatbox.crypto import KeyRing
 from chatbox.events import Event, MessageStored, SessionUpdated, TranscriptStored
 from chatbox.integrations.bus import Bus, MemoryBus
 from chatbox.models import Message, Session
+
+SEQ_OUTAGE_MARGIN = 10  # numbers skipped when a session is first numbered from the store during a Redis outage
+MESSAGE_OVERHEAD = 160  # bytes of field names, ts, seq, mid and BSON framing in one stored message
+
+
+def sealed_len(text: str) -> int:
+    """Bytes ``text`` takes once encrypted: base64 of nonce(12), ciphertext and tag(16)."""
+    size = len(text.encode("utf-8", "replace"))
+    return 4 * ((size + 30) // 3) if size else 0
+
+
+def approx_size(content: str, meta: dict | None = None, *plain: str) -> int:
+    """About how many bytes one message adds to its session's document (a little more without encryption)."""
+    size = MESSAGE_OVERHEAD + sealed_len(content)
+    for key, value in (meta or {}).items():
+        size += len(key) + 8 + (sealed_len(value) if isinstance(value, str) else 16)
+    return size + sum(len(text.encode("utf-8", "replace")) + 16 for text in plain if text)
+
+
+def document_size(session: Session) -> int:
+    """The BSON size of a loaded session document."""
+    return len(bson.encode(session.to_mongo()))
 
 
 def new_id() -> str:
@@ -77,6 +103,8 @@ class SessionStore:
     def __init__(self, keyring: KeyRing, bus: Bus | None = None, publish: Callable[[Event], None] | None = None):
         self.keyring = keyring
         self.bus = bus or MemoryBus()
+        self._floor_epoch, self._floored = 0, set()  # sessions whose Redis counter was raised since Redis returned
+        self._outage_epoch, self._outage_sids = 0, set()  # sessions numbered from the store in this outage
         self._publish = publish or (lambda event: None)
 
     # --- reading ---------------------------------------------------------------------------------------------
@@ -84,20 +112,20 @@ class SessionStore:
     def get(self, sid: str) -> Session | None:
         if not sid:
             return None
-        return Session.objects(id=sid).first()
+        return self.readable(Session.objects(id=sid).first())
 
     def head(self, sid: str) -> Session | None:
         """The session without its messages (``messages`` is empty): cheap, for checks on the hot path."""
         if not sid:
             return None
-        return Session.objects(id=sid).exclude("messages").first()
+        return self.readable(Session.objects(id=sid).exclude("messages").first())
 
     def get_owned(self, sid: str, user_id: str) -> Session | None:
         session = self.get(sid)
         return session if session is not None and session.user_id == user_id else None
 
     def by_share_token(self, token: str) -> Session | None:
-        return Session.objects(share_token=token).first() if token else None
+        return self.readable(Session.objects(share_token=token).first()) if token else None
 
     def active_id(self, user_id: str) -> str | None:
         """The id of the user's active session (the newest, should there be more than one)."""
@@ -107,13 +135,26 @@ class SessionStore:
         return found["_id"] if found else None
 
     def list_for_user(self, user_id: str, limit: int = 100) -> list[Session]:
-        return list(Session.objects(user_id=user_id).order_by("-start").limit(limit))
+        return [self.readable(s) for s in Session.objects(user_id=user_id).order_by("-start").limit(limit)]
 
-    def by_client_id(self, sid: str, client_msg_id: str) -> PlainMessage | None:
-        """The message a client sent with this ``metadata.client_msg_id``, if it is stored (resends are no-ops)."""
-        found = Session._get_collection().find_one(
-            {"_id": sid}, {"msgs": {"$elemMatch": {"meta.client_msg_id": client_msg_id}}}
-        )
+    def readable(self, session: Session | None) -> Session | None:
+        """The document with its name decrypted (such documents are read, never saved back)."""
+        if session is not None and session.name:
+            session.name = self.keyring.decrypt(session.name)
+        return session
+
+    def plain_meta(self, meta: dict | None) -> dict:
+        """Stored message metadata with each string value decrypted (keys are stored plain)."""
+        return {k: self.keyring.decrypt(v) if isinstance(v, str) else v for k, v in (meta or {}).items()}
+
+    def sealed_meta(self, meta: dict | None) -> dict | None:
+        """Metadata as stored: each string value encrypted on its own (the Go format), keys plain."""
+        return {k: self.keyring.encrypt(v) if isinstance(v, str) else v for k, v in meta.items()} if meta else None
+
+    def by_seq(self, sid: str, seq: int) -> PlainMessage | None:
+        """The stored message numbered ``seq`` (a resent message is found by the seq its client_msg_id got: the
+        id itself is stored encrypted, so it cannot be queried)."""
+        found = Session._get_collection().find_one({"_id": sid}, {"msgs": {"$elemMatch": {"seq": seq}}})
         if not found or not found.get("msgs"):
             return None
         message = Message._from_son(found["msgs"][0])
@@ -132,7 +173,7 @@ class SessionStore:
             ts=msg.ts,
             file_id=msg.file_id or "",
             file_url=msg.file_url or "",
-            meta=dict(msg.meta_ or {}),
+            meta=self.plain_meta(msg.meta_),
             model_id=msg.model_id or "",
             usage=dict(msg.usage or {}),
             first_token_ms=msg.first_token_ms,
@@ -181,12 +222,48 @@ class SessionStore:
         """Allocate the next ``count`` message numbers of a session, unique across pods; return the last.
 
         The bus counts; a session it has no counter for (first use since a restart) starts from the stored last
-        seq. Raises LookupError for an unknown session."""
-        last = self.bus.seq_next(sid, count)
-        if last is None:
-            self.bus.seq_seed(sid, self._stored_last_seq(sid))
+        seq. While the bus's Redis is away, the stored ``lastSeq`` counts instead (an atomic ``$inc``), and once
+        it is back its counter is first raised past what was stored meanwhile. Raises LookupError for an unknown
+        session."""
+        if not getattr(self.bus, "degraded", False):
+            self._raise_floor(sid)
             last = self.bus.seq_next(sid, count)
-        return last
+            if last is None:
+                self.bus.seq_seed(sid, self._stored_last_seq(sid))
+                last = self.bus.seq_next(sid, count)
+            if not getattr(self.bus, "degraded", False):  # a failure on the way answers from the local bus
+                return last
+        return self._next_seq_stored(sid, count)
+
+    def _raise_floor(self, sid: str) -> None:
+        """After Redis returned (a new ``epoch``), once per session: numbers handed out from the store during the
+        outage are above Redis's counter, which must not hand them out again."""
+        epoch = getattr(self.bus, "epoch", 0)
+        if not epoch:
+            return
+        if epoch != self._floor_epoch:
+            self._floor_epoch, self._floored = epoch, set()
+        if sid not in self._floored:
+            # The margin keeps clear of numbers a pod that has not noticed Redis's return yet takes from the store.
+            self.bus.seq_floor(sid, self._stored_last_seq(sid) + SEQ_OUTAGE_MARGIN)
+            self._floored.add(sid)
+
+    def _next_seq_stored(self, sid: str, count: int) -> int:
+        """Allocate from the stored ``lastSeq`` (Redis is away). The first time per session per outage it jumps
+        ``SEQ_OUTAGE_MARGIN`` past what is stored: numbers Redis handed out for replies not yet stored stay free."""
+        collection = Session._get_collection()
+        if self._outage_epoch != getattr(self.bus, "epoch", 0):
+            self._outage_epoch, self._outage_sids = getattr(self.bus, "epoch", 0), set()
+        if sid not in self._outage_sids:
+            floor = self._stored_last_seq(sid) + SEQ_OUTAGE_MARGIN
+            collection.update_one({"_id": sid}, {"$max": {"lastSeq": floor}})
+            self._outage_sids.add(sid)
+        found = collection.find_one_and_update(
+            {"_id": sid}, {"$inc": {"lastSeq": count}}, {"lastSeq": 1}, return_document=ReturnDocument.AFTER
+        )
+        if found is None:
+            raise LookupError(sid)
+        return found["lastSeq"]
 
     def _stored_last_seq(self, sid: str) -> int:
         found = Session._get_collection().find_one({"_id": sid}, {"lastSeq": 1, "msgs.seq": 1})
@@ -222,7 +299,7 @@ class SessionStore:
             "$max": {"lastSeq": max(seq, last_seq or 0)},
         }
         if name:
-            update["$set"]["nm"] = name
+            update["$set"]["nm"] = self.keyring.encrypt(name)
         if provider_state:
             update["$set"]["providerState"] = provider_state
         if reply is not None:
@@ -245,7 +322,7 @@ class SessionStore:
             "sender": message.sender,
             "fileId": message.file_id or None,
             "fileUrl": message.file_url or None,
-            "meta": message.meta or None,
+            "meta": self.sealed_meta(message.meta),
             "seq": message.seq,
             "mid": message.message_id,
             "modelId": message.model_id or None,

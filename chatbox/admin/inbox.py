@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from chatbox.admin.queries import MAX_USER_ID, bad_request
+from chatbox import context
+from chatbox.admin.queries import MAX_USER_ID, bad_request, ids_named
 from chatbox.chat.protocol import format_api_time
 from chatbox.clock import utcnow
 from chatbox.models import Session
@@ -82,9 +83,11 @@ class ListQuery:
         if self.user_id:
             query["uid"] = self.user_id
         if self.search:
-            # A user id by its start (uses idx_user_id), or any part of the session's name, any case.
+            # A user id by its start (uses idx_user_id), or any part of the session's name, any case. Names are
+            # stored encrypted, so they are matched after decryption (among the newest sessions of this view).
             pattern = re.escape(self.search)
-            query["$or"] = [{"uid": {"$regex": "^" + pattern}}, {"nm": {"$regex": pattern, "$options": "i"}}]
+            named = ids_named(self.search, dict(query))
+            query["$or"] = [{"uid": {"$regex": "^" + pattern}}, {"_id": {"$in": named}}]
         return query
 
     def params(self, **changes) -> dict:
@@ -164,7 +167,7 @@ def row_view(doc: dict) -> dict:
     return {
         "id": doc["_id"],
         "user_id": doc.get("uid", ""),
-        "name": doc.get("nm") or "",
+        "name": context.services().store.keyring.decrypt(doc.get("nm") or ""),
         "start": format_api_time(doc.get("ts")),
         "last": format_api_time(doc.get("_last") or doc.get("ts")),
         "count": doc.get("_count", 0),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chatbox import context
 from chatbox.admin import stats
 from chatbox.chat.protocol import parse_time
 from chatbox.clock import utcnow
@@ -84,6 +85,7 @@ class SessionQuery:
     """A validated ``GET /admin/sessions`` request."""
 
     user_id: str = ""
+    name: str = ""  # part of the session's name, any case
     status: str = ""
     admin_assisted: bool | None = None
     help_requested: bool | None = None
@@ -101,6 +103,9 @@ class SessionQuery:
         user_id = args.get("user_id", "").strip()
         if len(user_id) > MAX_USER_ID:
             raise bad_request(f"user_id exceeds maximum length of {MAX_USER_ID} characters")
+        name = args.get("name", "").strip()
+        if len(name) > MAX_USER_ID:
+            raise bad_request(f"name exceeds maximum length of {MAX_USER_ID} characters")
         status = args.get("status", "")
         if status not in ("", "active", "ended"):
             raise bad_request(f'invalid status "{status}"; allowed: active, ended')
@@ -116,6 +121,7 @@ class SessionQuery:
         start_to = args.get("start_time_to", "") or args.get("end_time", "")
         return cls(
             user_id=user_id,
+            name=name,
             status=status,
             admin_assisted=_flag(args, "admin_assisted"),
             help_requested=_flag(args, "help_requested"),
@@ -151,6 +157,8 @@ def list_sessions(query: SessionQuery, now: datetime | None = None) -> tuple[lis
     """One page of sessions in the requested order (ties broken by id), and how many match in all."""
     now = now or utcnow()
     match = query.match()
+    if query.name:
+        match["_id"] = {"$in": ids_named(query.name, match)}
     direction = 1 if query.sort_order == "asc" else -1
     pipeline = [
         {"$match": match},
@@ -167,14 +175,34 @@ def list_sessions(query: SessionQuery, now: datetime | None = None) -> tuple[lis
         {"$project": {"_id": 1}},
     ]
     ids = [row["_id"] for row in Session.objects.aggregate(pipeline)]
-    by_id = {session.id: session for session in Session.objects(id__in=ids)}
+    store = _store()
+    by_id = {session.id: store.readable(session) for session in Session.objects(id__in=ids)}
     total = Session._get_collection().count_documents(match)
     return [by_id[sid] for sid in ids if sid in by_id], total
 
 
 def help_waiting(limit: int = 50) -> list[Session]:
     """Active sessions whose user asked for help, oldest request first."""
-    return list(Session.objects(help_requested=True, end=None).order_by("help_time", "start").limit(limit))
+    store = _store()
+    query = Session.objects(help_requested=True, end=None).order_by("help_time", "start").limit(limit)
+    return [store.readable(session) for session in query]
+
+
+def _store():
+    return context.services().store
+
+
+# Session names are stored encrypted (a random nonce each), so MongoDB cannot match them: a name search decrypts the
+# names of the newest sessions that pass the other filters, at most this many, and matches in Python.
+NAME_SEARCH_SCAN = 5000
+
+
+def ids_named(text: str, match: dict | None = None, scan: int = NAME_SEARCH_SCAN) -> list[str]:
+    """Ids of the sessions (among the newest ``scan`` matching ``match``) whose decrypted name contains ``text``,
+    case-insensitively, newest first. Reads only ``_id`` and ``nm``."""
+    keyring, needle = _store().keyring, text.casefold()
+    cursor = Session._get_collection().find(match or {}, {"nm": 1}).sort("ts", -1).limit(scan)
+    return [doc["_id"] for doc in cursor if needle in keyring.decrypt(doc.get("nm") or "").casefold()]
 
 
 @dataclass

@@ -52,6 +52,7 @@ ERROR_MESSAGES = {
     "LLM_UNAVAILABLE": "AI service is temporarily unavailable",
     "LLM_TIMEOUT": "AI service request timed out",
     "SESSION_ENDED": "This conversation has ended; start a new chat",
+    "SESSION_FULL": "This conversation has reached its size limit; start a new chat",
     "ADMIN_ASSISTED": "An administrator is handling this conversation",
 }
 

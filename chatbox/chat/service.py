@@ -15,13 +15,22 @@ from chatbox.chat import voice
 from chatbox.chat.binding import SessionBinding
 from chatbox.chat.frames import message_frame
 from chatbox.chat.hub import Connection, Hub
-from chatbox.chat.protocol import Frame, ProtocolError, error_frame, now, parse, session_name, validate
+from chatbox.chat.protocol import (
+    ERROR_MESSAGES,
+    Frame,
+    ProtocolError,
+    error_frame,
+    now,
+    parse,
+    session_name,
+    validate,
+)
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
 from chatbox.chat.state import SessionCache, SessionState
 from chatbox.chat.takeover import Takeover, TakeoverError
 from chatbox.files.urls import check_external_url
 from chatbox.integrations.llm import Providers
-from chatbox.store import PlainMessage, SessionStore
+from chatbox.store import PlainMessage, SessionStore, approx_size
 
 log = logging.getLogger("chatbox.chat")
 
@@ -106,6 +115,15 @@ class ChatService:
             session = self.binding.session_for(conn, create=False)
             self.takeover.post_admin_message(session.id, conn.identity, frame.content, origin=conn.id)
             return
+        self._count(conn)
+        session = self.binding.session_for(conn, create=True)
+        self._check_room(session, frame)
+        self.post_user_message(conn, session, frame)
+
+    def _count(self, conn: Connection) -> None:
+        """Count a frame that stores, notifies or changes state against RATE_LIMIT (per user, every pod).
+
+        Raises ProtocolError(TOO_MANY_REQUESTS) with ``retry_after_ms`` when the user is over it."""
         retry = self.hub.bus.hit("msg:" + conn.identity.user_id, self.settings.rate_limit, 60.0)
         if retry:
             if self.metrics:
@@ -115,8 +133,12 @@ class ChatService:
             error = ProtocolError("TOO_MANY_REQUESTS", "Too many requests, please slow down")
             error.retry_after_ms = max(int(retry * 1000), 1)
             raise error
-        session = self.binding.session_for(conn, create=True)
-        self.post_user_message(conn, session, frame)
+
+    def _check_room(self, session: SessionState, frame: Frame) -> None:
+        """Refuse a message that would take the session's document past SESSION_MAX_BYTES (MongoDB refuses
+        documents over 16 MB; the size is tracked in memory, so this reads nothing). Raises ProtocolError."""
+        if session.stored_bytes + approx_size(frame.content, frame.metadata) > self.settings.session_max_bytes:
+            raise ProtocolError("SESSION_FULL", ERROR_MESSAGES["SESSION_FULL"])
 
     def post_user_message(self, conn: Connection, session: SessionState, frame: Frame) -> PlainMessage:
         """Store the user's message (one write), show it to every socket of the session, and queue the AI reply."""
@@ -147,7 +169,7 @@ class ChatService:
         client_id = frame.metadata.get("client_msg_id")
         if not client_id or client_id not in session.client_ids:
             return None
-        stored = self.store.by_client_id(session.id, client_id)
+        stored = self.store.by_seq(session.id, session.client_ids[client_id])
         if stored is not None:
             conn.send(message_frame(session.id, stored))
         return stored
@@ -181,6 +203,7 @@ class ChatService:
     def _on_model_select(self, conn: Connection, frame: Frame) -> None:
         if frame.model_id not in self.providers:
             raise ProtocolError("INVALID_FORMAT", f"Invalid model ID: {frame.model_id}")
+        self._count(conn)
         session = self.binding.session_for(conn, create=True)
         self.store.set_model(session.id, frame.model_id)
         conn.send(
@@ -195,6 +218,7 @@ class ChatService:
         )
 
     def _on_help_request(self, conn: Connection, frame: Frame) -> None:
+        self._count(conn)
         session = self.binding.session_for(conn, create=False)
         if self.store.mark_help(session.id):
             self.hub.signal("session_changed", sid=session.id, help=True)
@@ -215,7 +239,9 @@ class ChatService:
             self.files.check_frame(conn.identity, frame, conn.session_id)
         else:
             check_external_url(frame.file_url)
+        self._count(conn)
         session = self.binding.session_for(conn, create=True)
+        self._check_room(session, frame)
         if self._resent(conn, session, frame) is not None:
             return
         meta = dict(frame.metadata)

@@ -18,6 +18,7 @@ from chatbox.auth import AuthError, request_identity
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame
+from chatbox.ops.limits import FrameCeiling
 
 log = logging.getLogger("chatbox.socket")
 sock = Sock()
@@ -25,6 +26,7 @@ CONNECTION_LIMIT_NOTICE = (
     "Connection limit reached. You have reached the maximum number of simultaneous connections. "
     "Close an existing connection to open a new one."
 )
+NOTICE_WINDOW = 60.0  # seconds: the user's sockets hear about refused handshakes at most once per window
 
 
 @bp.before_request
@@ -55,11 +57,7 @@ def check_socket_request():
             headers={"Retry-After": "5"},
         )
     conn_id = services.lifecycle.new_connection_id()
-    if not services.bus.slot_acquire(
-        "user:" + identity.user_id, conn_id, settings.max_connections_per_user, services.lifecycle.slot_ttl
-    ):
-        services.metrics.rate_limited("connection")
-        services.hub.signal("user_notice", user_id=identity.user_id, content=CONNECTION_LIMIT_NOTICE)
+    if not _take_user_slot(services, identity.user_id, conn_id):
         return Response("Connection limit exceeded, please try again later", 429, mimetype="text/plain")
     if request.headers.get("Upgrade", "").lower() != "websocket":
         services.bus.slot_release("user:" + identity.user_id, conn_id)
@@ -68,6 +66,20 @@ def check_socket_request():
     for name in JWT_REQUEST_STATE:
         g.pop(name, None)  # the request lives as long as the socket: keep only the identity, not the decoded token
     return None
+
+
+def _take_user_slot(services, user_id: str, conn_id: str) -> bool:
+    """Count the socket against MAX_CONNECTIONS_PER_USER; when full, tell the user's open sockets why (once per
+    window: a client retrying in a loop must not flood them)."""
+    settings = services.settings
+    if services.bus.slot_acquire(
+        "user:" + user_id, conn_id, settings.max_connections_per_user, services.lifecycle.slot_ttl
+    ):
+        return True
+    services.metrics.rate_limited("connection")
+    if not services.bus.hit("notice:" + user_id, 1, NOTICE_WINDOW):
+        services.hub.signal("user_notice", user_id=user_id, content=CONNECTION_LIMIT_NOTICE)
+    return False
 
 
 # What flask-jwt-extended leaves in ``g`` after reading a token (flask_jwt_extended/view_decorators.py).
@@ -105,14 +117,33 @@ def _serve(services, conn: Connection, ws) -> None:
         _refuse(conn, exc)
         return
     services.chat.open(conn, request.args.get("session_id", "").strip(), last_seq)
+    ceiling = FrameCeiling(services.settings.ws_frame_rate)
     while not conn.closed:
         raw = ws.receive()  # no timeout: closing the Connection wakes it (an idle socket costs nothing)
         if isinstance(raw, bytes):
             # The protocol is JSON text; a binary frame is refused unread (RFC 6455: 1003, unsupported data).
             conn.close(1003, "Binary frames are not supported")
             return
-        if raw is not None:
+        if raw is not None and _within_ceiling(services, conn, ceiling):
             services.chat.receive(conn, raw)
+
+
+FRAME_FLOOD = "Too many frames, please slow down"
+
+
+def _within_ceiling(services, conn: Connection, ceiling: FrameCeiling) -> bool:
+    """Count one inbound frame against the socket's ceiling (checked before parsing: a flood costs no work)."""
+    verdict = ceiling.check()
+    if verdict == "pass":
+        return True
+    services.metrics.rate_limited("frame")
+    if verdict == "warn":
+        retry = max(int(ceiling.retry_after() * 1000), 1)
+        conn.send(error_frame("TOO_MANY_REQUESTS", FRAME_FLOOD, session_id=conn.session_id, retry_after_ms=retry))
+    elif verdict == "close":
+        log.info("closing a socket that floods frames", extra={"session_id": conn.session_id})
+        _refuse(conn, ProtocolError("TOO_MANY_REQUESTS", FRAME_FLOOD))
+    return False
 
 
 @sock.route("/ws", bp=bp)

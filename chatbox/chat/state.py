@@ -17,7 +17,7 @@ from datetime import datetime
 from chatbox.events import MessageStored, SessionUpdated, TranscriptStored
 from chatbox.integrations.llm import estimate_tokens
 from chatbox.models import Session
-from chatbox.store import PlainMessage, SessionStore
+from chatbox.store import PlainMessage, SessionStore, approx_size, document_size, sealed_len
 
 log = logging.getLogger("chatbox.state")
 MIN_HISTORY = 8
@@ -44,6 +44,7 @@ class SessionState:
     client_ids: OrderedDict = field(default_factory=OrderedDict)  # client_msg_id -> seq, oldest first
     budget: int = 6000
     complete: bool = True  # ``history`` holds every stored message (nothing was trimmed yet)
+    stored_bytes: int = 0  # about how big the session's document is (measured on load, then added to)
 
     def after(self, seq: int) -> list[PlainMessage] | None:
         """The messages numbered above ``seq``, or None when some of them may have been trimmed away."""
@@ -142,6 +143,7 @@ class SessionCache:
             avg_response_ms=session.avg_response_ms or 0,
             provider_state=dict(session.provider_state or {}),
             budget=self.budget,
+            stored_bytes=document_size(session),
         )
         for message in self.store.messages(session):
             state.add(message)
@@ -158,11 +160,16 @@ class SessionCache:
 
 def _apply(state: SessionState, event) -> None:
     if isinstance(event, MessageStored):
-        state.add(PlainMessage.from_wire(event.message))
+        message = PlainMessage.from_wire(event.message)
+        state.add(message)
+        state.stored_bytes += approx_size(
+            message.content, message.meta, message.file_id, message.file_url, message.model_id
+        ) + (64 if message.usage else 0)
         if event.totals:
             state.response_count = event.totals["response_count"]
             state.avg_response_ms = event.totals["avg_response_ms"]
     elif isinstance(event, TranscriptStored):
+        state.stored_bytes += sealed_len(event.transcript) + 16
         for message in state.history:
             if message.seq == event.seq:
                 message.transcript = event.transcript

@@ -36,6 +36,7 @@ class Bus:
     def stream_end(self, sid: str) -> None: ...
     def seq_next(self, key: str, count: int = 1) -> int | None: ...
     def seq_seed(self, key: str, value: int) -> None: ...
+    def seq_floor(self, key: str, value: int) -> None: ...
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float: ...
     def slot_acquire(self, key: str, member: str, limit: int, ttl: float) -> bool: ...
     def slot_release(self, key: str, member: str) -> None: ...
@@ -106,6 +107,11 @@ class MemoryBus(Bus):
         """Start the counter ``key`` at ``value`` unless it exists already (another caller seeded it first)."""
         with self._lock:
             self._seqs.setdefault(key, value)
+
+    def seq_floor(self, key: str, value: int) -> None:
+        """Raise the counter ``key`` to ``value`` if it is lower or missing (never lower it)."""
+        with self._lock:
+            self._seqs[key] = max(self._seqs.get(key, value), value)
 
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
         """0.0 and counted if fewer than ``limit`` hits fell within ``window``; else seconds until one expires."""
@@ -190,6 +196,7 @@ class MemoryBus(Bus):
 def create_bus(redis_url: str) -> Bus:
     if not redis_url:
         return MemoryBus()
+    from chatbox.integrations.fallback_bus import FallbackBus
     from chatbox.integrations.redis_bus import RedisBus
 
-    return RedisBus(redis_url)
+    return FallbackBus(RedisBus(redis_url))

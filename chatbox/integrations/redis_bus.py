@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from chatbox.integrations.bus import SERIES_CAP, Bus, Handler
 
@@ -66,6 +68,14 @@ local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return value
 """
+_SEQ_FLOOR = """
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+if value < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1
+"""
+SOCKET_TIMEOUT = 1.0  # seconds any Redis call may wait for an answer
+HEALTH_CHECK_INTERVAL = 5  # an idle connection is pinged before use after this many seconds
+LISTEN_RETRY = 0.5  # seconds between attempts to resubscribe
 SEQ_TTL = 7 * 24 * 3600  # an idle session's counter goes; the next message seeds it again from the store
 _COUNTER_ADD = """
 local value = redis.call('INCR', KEYS[1])
@@ -86,7 +96,7 @@ class _GapAwarePubSub(redis.client.PubSub):
         self.armed = False  # set once the first subscription is in place; later connects are reconnects
 
     def on_connect(self, connection) -> None:
-        super().on_connect(connection)
+        super().on_connect(connection)  # re-sends the subscriptions
         if self.armed:
             self._on_reconnect()
 
@@ -95,13 +105,24 @@ class RedisBus(Bus):
     name = "redis"
 
     def __init__(self, url: str):
-        self._redis = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        # A Redis that stops answering (paused, partitioned) must cost a call at most SOCKET_TIMEOUT, not minutes.
+        self._redis = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            health_check_interval=HEALTH_CHECK_INTERVAL,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
+            # No retries: the fallback bus answers at once when a call fails (retries multiplied the timeout).
+            retry=Retry(NoBackoff(), 0),
+        )
         self._append = self._redis.register_script(_APPEND)
         self._hit = self._redis.register_script(_HIT)
         self._slot = self._redis.register_script(_SLOT)
         self._series_add = self._redis.register_script(_SERIES_ADD)
         self._counter_add = self._redis.register_script(_COUNTER_ADD)
         self._seq_next = self._redis.register_script(_SEQ_NEXT)
+        self._seq_floor = self._redis.register_script(_SEQ_FLOOR)
+        self.subscribed = False  # the pattern subscription is in place (false while its connection is down)
         self._handlers: list[Handler] = []
         self.gap_listeners: list[Callable[[], None]] = []  # called after the subscription was lost and restored
         self._pubsub = None
@@ -112,21 +133,30 @@ class RedisBus(Bus):
         self._redis.publish(PREFIX + "ev:" + channel, json.dumps(event, separators=(",", ":")))
 
     def subscribe(self, handler: Handler) -> None:
+        """Add ``handler``; the first call subscribes (raises a RedisError if Redis is away: the listener then
+        keeps trying, and says so to the gap listeners once it succeeds)."""
         self._handlers.append(handler)
-        if self._pubsub is None:
-            self._pubsub = _GapAwarePubSub(
-                self._redis.connection_pool,
-                self._gap,
-                event_dispatcher=self._redis._event_dispatcher,
-                ignore_subscribe_messages=True,
-            )
-            self._pubsub.psubscribe(PREFIX + "ev:*")
-            self._pubsub.armed = True
+        if self._listener is None:
             self._listener = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
-            self._listener.start()
+            try:
+                self._connect_pubsub()
+            finally:
+                self._listener.start()
+
+    def _connect_pubsub(self) -> None:
+        pubsub = _GapAwarePubSub(
+            self._redis.connection_pool,
+            self._gap,
+            event_dispatcher=self._redis._event_dispatcher,
+            ignore_subscribe_messages=True,
+        )
+        pubsub.psubscribe(PREFIX + "ev:*")
+        pubsub.armed = True
+        self._pubsub, self.subscribed = pubsub, True
 
     def _gap(self) -> None:
         log.warning("redis bus reconnected: events published while it was down were missed")
+        self.subscribed = True
         for listener in list(self.gap_listeners):
             try:
                 listener()
@@ -134,23 +164,31 @@ class RedisBus(Bus):
                 log.exception("bus gap listener failed")
 
     def _listen(self) -> None:
-        skip = len(PREFIX + "ev:")
         while not self._closed:
             try:
-                for message in self._pubsub.listen():
-                    if message.get("type") != "pmessage":
-                        continue
-                    event = json.loads(message["data"])
-                    for handler in list(self._handlers):
-                        try:
-                            handler(message["channel"][skip:], event)
-                        except Exception:
-                            log.exception("bus handler failed")
+                if self._pubsub is None:
+                    self._connect_pubsub()
+                    self._gap()  # the first subscription came late: whatever was published before it was missed
+                # Waiting with a timeout (not the socket's): an idle bus is not an error.
+                message = self._pubsub.get_message(timeout=1.0)
+                if message is not None and message.get("type") == "pmessage":
+                    self._dispatch(message)
             except (redis.RedisError, OSError, ValueError) as exc:
                 if self._closed:
                     return  # close() shut the connection under the reader
-                log.error("redis bus connection lost, resubscribing: %s", exc)
-                time.sleep(1)
+                if self.subscribed:
+                    log.error("redis bus connection lost, resubscribing: %s", exc)
+                self.subscribed = False
+                time.sleep(LISTEN_RETRY)
+
+    def _dispatch(self, message: dict) -> None:
+        event = json.loads(message["data"])
+        channel = message["channel"][len(PREFIX + "ev:") :]
+        for handler in list(self._handlers):
+            try:
+                handler(channel, event)
+            except Exception:
+                log.exception("bus handler failed")
 
     def stream_begin(self, sid: str, seq: int, model_id: str) -> None:
         key = PREFIX + "stream:" + sid
@@ -178,6 +216,18 @@ class RedisBus(Bus):
 
     def seq_seed(self, key: str, value: int) -> None:
         self._redis.set(PREFIX + "seq:" + key, value, nx=True, ex=SEQ_TTL)
+
+    def seq_floor(self, key: str, value: int) -> None:
+        self._seq_floor(keys=[PREFIX + "seq:" + key], args=[value, SEQ_TTL])
+
+    def stream_restore(self, sid: str, state: dict) -> None:
+        """Write a stream's state as this pod kept it while Redis was away."""
+        key = PREFIX + "stream:" + sid
+        with self._redis.pipeline() as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={k: state[k] for k in ("seq", "model_id", "text", "n")})
+            pipe.expire(key, STREAM_TTL)
+            pipe.execute()
 
     def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float:
         now = time.time() if now is None else now

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
+import time
 
 from flask import g, jsonify, request
 
@@ -77,3 +78,37 @@ def admin_limit(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+class FrameCeiling:
+    """The per-socket inbound frame rate, counted per second of ``clock`` (local: a socket lives on one pod).
+
+    ``check`` says what to do with each frame: ``"pass"``; ``"warn"`` (the first frame over ``rate`` in a second:
+    answer it with an error frame, do not handle it); ``"drop"`` (later ones that second); ``"close"`` (twice
+    ``rate`` in one second, or over it three seconds running: the client is not slowing down).
+    """
+
+    STRIKES = 3
+
+    def __init__(self, rate: int, clock=time.monotonic):
+        self.rate, self._clock = rate, clock
+        self._second, self._count, self._strikes = -1, 0, 0
+
+    def check(self) -> str:
+        second = int(self._clock())
+        if second != self._second:
+            # Strikes count seconds over the rate in a row; a second within it (or skipped) forgives them.
+            if not (self._count > self.rate and second == self._second + 1):
+                self._strikes = 0
+            self._second, self._count = second, 0
+        self._count += 1
+        if self._count <= self.rate:
+            return "pass"
+        if self._count == self.rate + 1:
+            self._strikes += 1
+            return "close" if self._strikes >= self.STRIKES else "warn"
+        return "close" if self._count > 2 * self.rate else "drop"
+
+    def retry_after(self) -> float:
+        """Seconds until the current second ends (when frames pass again)."""
+        return max(self._second + 1 - self._clock(), 0.001)

@@ -165,7 +165,7 @@ class HealthCollector:
         self.services = services
 
     def collect(self):
-        from chatbox.ops.health import readiness  # health imports this module's blueprint
+        from chatbox.ops.health import is_ready, readiness  # health imports this module's blueprint
 
         checks = readiness(self.services)
         up = GaugeMetricFamily(
@@ -175,7 +175,7 @@ class HealthCollector:
             if name in checks:
                 up.add_metric([name], 1.0 if checks[name]["status"] == "ready" else 0.0)
         yield up
-        ready = all(check["status"] == "ready" for check in checks.values())
+        ready = is_ready(checks)
         yield GaugeMetricFamily(
             "chatbox_ready", "1 when this pod's readiness check passes", value=1.0 if ready else 0.0
         )

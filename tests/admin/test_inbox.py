@@ -149,3 +149,17 @@ def test_a_users_page_keeps_to_that_user_when_a_conversation_opens(http, inbox):
     opened = http.get("/dashboard/sessions/act1?user=bob", cookie=ADMIN).text
     assert row_ids(opened) == ["act1"] and 'data-sid="act1"' in opened and "User <span" in opened
     assert 'sse-connect="/chat/dashboard/events?user=bob"' in opened
+
+
+def test_with_encrypted_names_the_list_shows_and_finds_them(make_server):
+    from .conftest import Http
+
+    server = make_server(encryption_key="k" * 32)
+    keyring = server.services.store.keyring
+    make_session("enc1", user="dora", start=utcnow() - timedelta(minutes=5), name=keyring.encrypt("Lost parcel"))
+    assert Session._get_collection().find_one({"_id": "enc1"})["nm"] != "Lost parcel"  # stored sealed
+    http = Http(server)
+    page = http.get("/dashboard/", cookie=ADMIN).text
+    assert ">Lost parcel</a>" in page
+    assert row_ids(http.get("/dashboard/", cookie=ADMIN, params={"q": "parcel"}).text) == ["enc1"]
+    assert row_ids(http.get("/dashboard/", cookie=ADMIN, params={"q": "nothing"}).text) == []
