@@ -23,6 +23,7 @@ from chatbox.chat.state import SessionCache
 from chatbox.chat.takeover import Takeover
 from chatbox.copilot import Copilot
 from chatbox.crypto import KeyRing
+from chatbox.events import SessionChanged, UserNoticed
 from chatbox.files.ai_files import AiFiles
 from chatbox.files.service import FileService
 from chatbox.integrations.bus import Bus, create_bus
@@ -145,12 +146,13 @@ def _chat_core(settings, store, sessions, hub, providers, metrics, queues, files
         providers,
         metrics,
         stream_deltas=streams,
+        bus=hub.bus,
         observers=[provider_health],
         files=files.ai_files,
         on_reply_done=files.speaker.reply_done if files.speaker else None,
         on_failure=lambda **details: alert("llm_failure", **details),
     )
-    takeover = Takeover(store, sessions, hub, metrics)
+    takeover = Takeover(store, sessions, hub, hub.bus, metrics)
     chat = ChatService(
         settings,
         store,
@@ -160,20 +162,21 @@ def _chat_core(settings, store, sessions, hub, providers, metrics, queues, files
         replies,
         takeover,
         metrics,
+        bus=hub.bus,
         queues=queues,
         files=files.service,
         transcriber=files.transcriber,
         notifier=notifications.notifier,
         on_rate_limited=lambda user_id: alert("rate_limited", user_id=user_id),
     )
-    hub.on("user_notice", lambda event: _notify_user(hub, event))
+    hub.on_event(UserNoticed, lambda event: _notify_user(hub, event))
     return _ChatCore(streams, provider_health, replies, takeover, chat)
 
 
 def _admin_live(hub: Hub) -> LiveChanges:
     """The dashboard's live feed: every session change, from any pod, as a refresh hint to open browsers."""
     changes = LiveChanges()
-    hub.on("session_changed", changes.publish)
+    hub.on_event(SessionChanged, changes.publish)
     return changes
 
 
@@ -182,7 +185,7 @@ def _users_connected(hub: Hub) -> int:
     return len({conn.identity.user_id for conn in list(hub.connections)})
 
 
-def _notify_user(hub: Hub, event: dict) -> None:
+def _notify_user(hub: Hub, event: UserNoticed) -> None:
     for conn in list(hub.connections):
-        if conn.identity.user_id == event.get("user_id"):
-            conn.send(Frame("notification", sender="system", content=event.get("content", ""), timestamp=now()))
+        if conn.identity.user_id == event.user_id:
+            conn.send(Frame("notification", sender="system", content=event.content, timestamp=now()))

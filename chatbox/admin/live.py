@@ -13,6 +13,8 @@ import uuid
 
 from gevent.queue import Empty, Full, Queue
 
+from chatbox.events import SessionChanged
+
 log = logging.getLogger("chatbox.admin.live")
 KEEPALIVE_SECONDS = 15.0
 QUEUE_LIMIT = 4096
@@ -44,8 +46,8 @@ class LiveChanges:
     def unsubscribe(self, queue: Queue) -> None:
         self._queues.pop(queue, None)
 
-    def publish(self, event: dict) -> None:
-        sid = event.get("sid", "")
+    def publish(self, event: SessionChanged) -> None:
+        sid = event.sid
         for queue, wanted in list(self._queues.items()):
             if wanted is None or wanted == sid:
                 try:

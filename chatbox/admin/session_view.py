@@ -113,7 +113,7 @@ def session_stream(sid: str):
 
 
 def _catch_up(svc, sid: str, renderer: conversation.LiveRenderer):
-    snapshot = svc.hub.bus.stream_snapshot(sid)
+    snapshot = svc.bus.stream_snapshot(sid)
     session = svc.store.get(sid)
     for message in svc.store.messages(session, after_seq=renderer.shown_seq):
         renderer.shown_seq = max(renderer.shown_seq, message.seq)

@@ -17,6 +17,8 @@ from chatbox.chat.protocol import Frame, ProtocolError
 from chatbox.chat.replies import ReplyStreamer
 from chatbox.chat.resume import replay
 from chatbox.chat.state import SessionCache, SessionState
+from chatbox.events import ReplyCancelRequested, SessionChanged, SessionStarted
+from chatbox.integrations.bus import Bus
 from chatbox.integrations.llm import Providers
 from chatbox.ops.lifecycle import heartbeat_interval
 from chatbox.store import PlainMessage, SessionStore
@@ -31,13 +33,14 @@ class SessionBinding:
         store: SessionStore,
         sessions: SessionCache,
         hub: Hub,
+        bus: Bus,
         providers: Providers,
         replies: ReplyStreamer,
         metrics=None,
     ):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
-        self.replies, self.metrics = replies, metrics
-        hub.on("session_started", self._adopt)
+        self.bus, self.replies, self.metrics = bus, replies, metrics
+        hub.on_event(SessionStarted, self._adopt)
 
     def open(self, conn: Connection, requested_sid: str, last_seq: int | None) -> None:
         """Bind a new socket to its session (if any), greet it, and replay what it missed (``last_seq``)."""
@@ -51,7 +54,7 @@ class SessionBinding:
             return
         conn.hold()  # live frames wait until the replay is out, then only the ones it did not cover pass
         self.attach(conn, session.id)
-        snapshot = self.hub.bus.stream_snapshot(session.id)
+        snapshot = self.bus.stream_snapshot(session.id)
         conn.send(self.status(conn, session))
         replay(conn, session.id, self._missed(session, last_seq), last_seq, snapshot)
 
@@ -81,7 +84,7 @@ class SessionBinding:
         return self.sessions.get(active) if active is not None else None
 
     def attach(self, conn: Connection, sid: str) -> None:
-        bus = self.hub.bus
+        bus = self.bus
         if conn.session_id and conn.session_id != sid:
             bus.slot_release("sess:" + conn.session_id, conn.id)
         self.hub.attach(conn, sid)
@@ -94,8 +97,8 @@ class SessionBinding:
         self.hub.detach(conn)
         if not sid:
             return
-        self.hub.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
-        self.hub.bus.slot_release("sess:" + sid, conn.id)
+        self.bus.mark("alive:" + sid, self.settings.reconnect_timeout)
+        self.bus.slot_release("sess:" + sid, conn.id)
         if self.hub.local(sid):
             return
         if sid in self.replies.running:
@@ -104,9 +107,9 @@ class SessionBinding:
             self.sessions.drop(sid)  # nobody here uses it now; the next use reads it again
 
     def _cancel_if_orphaned(self, sid: str) -> None:
-        if sid in self.replies.running and not self.hub.local(sid) and not self.hub.bus.slot_count("sess:" + sid):
+        if sid in self.replies.running and not self.hub.local(sid) and not self.bus.slot_count("sess:" + sid):
             log.info("cancelling a reply nobody is connected to", extra={"session_id": sid})
-            self.hub.signal("cancel_reply", sid=sid, reason="disconnected")
+            self.hub.signal(ReplyCancelRequested(sid=sid, reason="disconnected"))
 
     def status(self, conn: Connection, session: SessionState | None) -> Frame:
         return status_frame(conn.identity.user_id, session, self.providers.models(), self.providers.default_id)
@@ -130,13 +133,13 @@ class SessionBinding:
         self.attach(conn, session.id)
         conn.send(self.status(conn, session))
         if created:
-            self.hub.signal("session_changed", sid=session.id, created=True)
-            self.hub.signal("session_started", sid=session.id, user_id=session.user_id)
+            self.hub.signal(SessionChanged(sid=session.id, created=True))
+            self.hub.signal(SessionStarted(sid=session.id, user_id=session.user_id))
         return session
 
     def _create_once(self, conn: Connection) -> tuple[str, bool]:
         """Create the user's session unless another device (on any pod) just did: one active session per user."""
-        bus, lock = self.hub.bus, "create:" + conn.identity.user_id
+        bus, lock = self.bus, "create:" + conn.identity.user_id
         for _ in range(250):
             if bus.slot_acquire(lock, conn.id, 1, 5.0):
                 break
@@ -152,21 +155,21 @@ class SessionBinding:
         finally:
             bus.slot_release(lock, conn.id)
 
-    def _adopt(self, event: dict) -> None:
+    def _adopt(self, event: SessionStarted) -> None:
         """A user's new session: bind the user's other sockets (on every pod) that have none yet."""
         for conn in list(self.hub.connections):
-            if conn.identity.user_id == event["user_id"] and not conn.session_id and not conn.watching:
-                session = self.sessions.get(event["sid"])
+            if conn.identity.user_id == event.user_id and not conn.session_id and not conn.watching:
+                session = self.sessions.get(event.sid)
                 if session is not None:
                     self.attach(conn, session.id)
                     conn.send(self.status(conn, session))
 
     def end_session(self, sid: str) -> bool:
         """End a session once: cancel its reply, record endTs/dur, tell every pod."""
-        self.hub.signal("cancel_reply", sid=sid, reason="ended")
+        self.hub.signal(ReplyCancelRequested(sid=sid, reason="ended"))
         ended = self.store.end(sid)
         if ended:
             if self.metrics:
                 self.metrics.session_ended()
-            self.hub.signal("session_changed", sid=sid, ended=True)
+            self.hub.signal(SessionChanged(sid=sid, ended=True))
         return ended

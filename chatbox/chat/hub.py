@@ -1,8 +1,8 @@
 """Who is listening: the sockets of this process, fed from the bus so every pod's sockets get every event.
 
 Session events go to every socket attached to the session on any pod (user devices and watching admins), except
-the socket they came from when ``origin`` names it. Control events (cancel a reply, a session changed, …) go to
-the callbacks registered with ``on``.
+the socket they came from when ``origin`` names it. Store events (``publish``) and signals (``signal``: cancel a
+reply, a session changed, …; chatbox/events.py) go to the callbacks registered with ``on_event``.
 """
 
 from __future__ import annotations
@@ -221,7 +221,6 @@ class Hub:
         self.bus = bus
         self.pod = uuid.uuid4().hex  # tells this process's own store events apart when the bus echoes them
         self._members: dict[str, set[Connection]] = defaultdict(set)
-        self._callbacks: dict[str, list[Callable[[dict], None]]] = defaultdict(list)
         self._listeners: dict[type, list[Callable]] = defaultdict(list)
         self._gap_listeners: list[Callable[[], None]] = []
         self.connections: set[Connection] = set()
@@ -273,12 +272,10 @@ class Hub:
         """``broadcast`` for a frame already encoded: the same text goes to the bus and every socket."""
         self.bus.publish("s:" + sid, {"text": text, "seq": seq, "chunk": chunk, "origin": origin})
 
-    def signal(self, kind: str, **data) -> None:
-        """Tell every pod (this one included) that something happened; see ``on``."""
-        self.bus.publish("c:" + kind, data)
-
-    def on(self, kind: str, callback: Callable[[dict], None]) -> None:
-        self._callbacks[kind].append(callback)
+    def signal(self, signal: events.Signal) -> None:
+        """Tell every pod, this one included, through the bus (so in order with the frames published before it);
+        listeners registered with ``on_event`` hear it."""
+        self.bus.publish("c:" + signal.kind, events.to_wire(signal))
 
     def publish(self, event: events.Event) -> None:
         """Tell this process's listeners at once, then every other pod through the bus."""
@@ -286,10 +283,10 @@ class Hub:
         self.bus.publish("e:" + event.kind, {"pod": self.pod, **events.to_wire(event)})
 
     def on_event(self, kind: type, callback: Callable) -> None:
-        """Call ``callback(event)`` for every published event of class ``kind``, from any pod."""
+        """Call ``callback(event)`` for every event or signal of class ``kind``, from any pod."""
         self._listeners[kind].append(callback)
 
-    def _deliver(self, event: events.Event) -> None:
+    def _deliver(self, event: events.Event | events.Signal) -> None:
         for callback in self._listeners.get(type(event), ()):
             try:
                 callback(event)
@@ -306,8 +303,9 @@ class Hub:
                 if conn.id != origin:
                     conn.deliver(event["text"], event.get("seq"), event.get("chunk"))
         elif channel.startswith("c:"):
-            for callback in self._callbacks.get(channel[2:], ()):
-                try:
-                    callback(event)
-                except Exception:
-                    log.exception("control callback failed for %s", channel)
+            try:
+                signal = events.from_wire(channel[2:], event)
+            except (KeyError, TypeError):  # a newer pod's signal, or one missing a field: nothing here can act on it
+                log.warning("ignoring an unknown or malformed signal on %s", channel)
+                return
+            self._deliver(signal)

@@ -18,6 +18,8 @@ from gevent.queue import Empty, Queue
 
 from chatbox.chat.frames import ChunkFrames
 from chatbox.chat.protocol import Frame, error_frame, now
+from chatbox.events import ReplyCancelRequested, SessionChanged
+from chatbox.integrations.bus import Bus
 from chatbox.integrations.llm import (
     AiFile,
     Delta,
@@ -149,12 +151,13 @@ class ReplyStreamer:
         stream_deltas=None,
         observers=(),
         *,
+        bus: Bus,
         files=None,
         on_reply_done: Callable[[str, str, str], None] | None = None,
         on_failure: Callable[..., None] | None = None,
     ):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
-        self.metrics = metrics
+        self.bus, self.metrics = bus, metrics
         # Issue-3 seam: wraps a provider stream with retries/failover; default streams once.
         self.stream_deltas: Callable[[Provider, ReplyRequest], Iterator[Delta]] = stream_deltas or (
             lambda provider, request: provider.stream(request)
@@ -165,7 +168,7 @@ class ReplyStreamer:
         # ``files.publish(sid, ai_file, model_id)`` keeps and sends a provider's file; ``on_reply_done(sid, text,
         # model_id)`` hears each complete reply (spoken replies).
         self.files, self.on_reply_done = files, on_reply_done
-        hub.on("cancel_reply", self._on_cancel)
+        hub.on_event(ReplyCancelRequested, self._on_cancel)
 
     def run(self, job: ReplyJob) -> None:
         job.greenlet = gevent.getcurrent()
@@ -179,10 +182,10 @@ class ReplyStreamer:
     def active(self) -> int:
         return len(self.running)
 
-    def _on_cancel(self, event: dict) -> None:
-        job = self.running.get(event.get("sid", ""))
+    def _on_cancel(self, event: ReplyCancelRequested) -> None:
+        job = self.running.get(event.sid)
         if job is not None and not job.finishing and job.greenlet is not None:
-            job.greenlet.kill(ReplyCancelled(event.get("reason", "cancelled")), block=False)
+            job.greenlet.kill(ReplyCancelled(event.reason), block=False)
 
     def _frame(self, job: ReplyJob, message_id: str, **values) -> Frame:
         extra = {"seq": job.seq, "message_id": message_id}
@@ -195,7 +198,7 @@ class ReplyStreamer:
         job.prior_replies, job.prior_average_ms = session.response_count, session.avg_response_ms
         provider = self.providers.get(job.model_id)
         message_id = uuid.uuid4().hex
-        self.hub.bus.stream_begin(job.sid, job.seq, provider.id)
+        self.bus.stream_begin(job.sid, job.seq, provider.id)
         self.hub.broadcast(job.sid, self._frame(job, message_id, type="loading"), chunk=0)
         history = [m for m in session.history if m.seq < job.seq]
         system = provider.config.system_prompt or self.settings.llm_system_prompt
@@ -239,7 +242,7 @@ class ReplyStreamer:
                 outcome.first_token = time.monotonic()
                 self._observe("first_token", outcome.provider, outcome.first_token - outcome.started)
             outcome.parts.append(delta.text)
-            outcome.chunks = self.hub.bus.stream_append(job.sid, delta.text) or outcome.chunks + 1
+            outcome.chunks = self.bus.stream_append(job.sid, delta.text) or outcome.chunks + 1
             text = chunks.text(delta.text, outcome.provider.id, outcome.chunks)
             self.hub.broadcast_text(job.sid, text, seq=job.seq, chunk=outcome.chunks)
             if outcome.chunks == 1:
@@ -265,7 +268,7 @@ class ReplyStreamer:
             self._store(job, outcome, elapsed_ms)
         elif outcome.request.state != outcome.state_before:
             self.store.set_provider_state(job.sid, outcome.request.state)
-        self.hub.bus.stream_end(job.sid)
+        self.bus.stream_end(job.sid)
         if outcome.error_code:
             self._observe("error", provider, 1)
             if self.on_failure:
@@ -282,7 +285,7 @@ class ReplyStreamer:
         done = self._frame(job, outcome.message_id, type="ai_response", model_id=provider.id, metadata=metadata)
         done.extra["chunk"] = chunks + 2
         self.hub.broadcast(job.sid, done, chunk=chunks + 2)
-        self.hub.signal("session_changed", sid=job.sid)
+        self.hub.signal(SessionChanged(sid=job.sid))
         self._observe("total", provider, elapsed_ms / 1000)
         if not outcome.cancelled:
             first_ms = int((outcome.first_token - outcome.started) * 1000) if outcome.first_token else None

@@ -28,7 +28,9 @@ from chatbox.chat.protocol import (
 from chatbox.chat.replies import ReplyJob, ReplyStreamer, SessionQueues
 from chatbox.chat.state import SessionCache, SessionState
 from chatbox.chat.takeover import Takeover, TakeoverError
+from chatbox.events import ReplyCancelRequested, SessionChanged
 from chatbox.files.urls import check_external_url
+from chatbox.integrations.bus import Bus
 from chatbox.integrations.llm import Providers
 from chatbox.store import PlainMessage, SessionStore, approx_size
 
@@ -47,6 +49,7 @@ class ChatService:
         takeover: Takeover,
         metrics=None,
         *,
+        bus: Bus,
         queues: SessionQueues | None = None,
         files=None,
         transcriber=None,
@@ -54,13 +57,13 @@ class ChatService:
         on_rate_limited: Callable[[str], None] | None = None,
     ):
         self.settings, self.store, self.sessions, self.hub, self.providers = settings, store, sessions, hub, providers
-        self.replies, self.takeover, self.metrics = replies, takeover, metrics
+        self.bus, self.replies, self.takeover, self.metrics = bus, replies, takeover, metrics
         self.queues = queues or SessionQueues()
         # Optional collaborators, when configured: files (vouches for upload frames), transcriber (voice notes),
         # notifier (help alerts); on_rate_limited hears each refusal's user (the notifier watches for bursts).
         self.files, self.transcriber, self.notifier = files, transcriber, notifier
         self.on_rate_limited = on_rate_limited
-        self.binding = SessionBinding(settings, store, sessions, hub, providers, replies, metrics)
+        self.binding = SessionBinding(settings, store, sessions, hub, bus, providers, replies, metrics)
         # The socket route's entry points, and ending a session (REST, reaper).
         self.open, self.close, self.end_session = self.binding.open, self.binding.close, self.binding.end_session
 
@@ -124,7 +127,7 @@ class ChatService:
         """Count a frame that stores, notifies or changes state against RATE_LIMIT (per user, every pod).
 
         Raises ProtocolError(TOO_MANY_REQUESTS) with ``retry_after_ms`` when the user is over it."""
-        retry = self.hub.bus.hit("msg:" + conn.identity.user_id, self.settings.rate_limit, 60.0)
+        retry = self.bus.hit("msg:" + conn.identity.user_id, self.settings.rate_limit, 60.0)
         if retry:
             if self.metrics:
                 self.metrics.rate_limited("message")
@@ -187,7 +190,7 @@ class ChatService:
         ``session`` was read for this message; a takeover that starts after that is caught when the reply starts.
         """
         if session.takeover_by:
-            self.hub.signal("session_changed", sid=session.id)
+            self.hub.signal(SessionChanged(sid=session.id))
             return None
         seq = seq if seq is not None else self.store.next_seq(session.id)
         return ReplyJob(session.id, seq, session.model_id or self.providers.default_id, user_id)
@@ -198,7 +201,7 @@ class ChatService:
         # The sender drew its own message; it gets the echo only when it can match it (client_msg_id).
         origin = "" if "client_msg_id" in frame.metadata else conn.id
         self.hub.broadcast(sid, shown, origin=origin)
-        self.hub.signal("session_changed", sid=sid)
+        self.hub.signal(SessionChanged(sid=sid))
 
     def _on_model_select(self, conn: Connection, frame: Frame) -> None:
         if frame.model_id not in self.providers:
@@ -221,7 +224,7 @@ class ChatService:
         self._count(conn)
         session = self.binding.session_for(conn, create=False)
         if self.store.mark_help(session.id):
-            self.hub.signal("session_changed", sid=session.id, help=True)
+            self.hub.signal(SessionChanged(sid=session.id, help=True))
             if self.notifier:
                 self.notifier.help_requested(self.store.get(session.id))
         ack = Frame(
@@ -271,7 +274,7 @@ class ChatService:
 
     def _on_stop_reply(self, conn: Connection, frame: Frame) -> None:
         # The Stop button: the same cancel as a takeover, so the partial reply is kept, marked interrupted.
-        self.hub.signal("cancel_reply", sid=self.binding.session_for(conn, create=False).id, reason="stopped")
+        self.hub.signal(ReplyCancelRequested(sid=self.binding.session_for(conn, create=False).id, reason="stopped"))
 
     @staticmethod
     def _require_admin(conn: Connection) -> None:

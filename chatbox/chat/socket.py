@@ -18,6 +18,7 @@ from chatbox.auth import AuthError, request_identity
 from chatbox.chat import bp
 from chatbox.chat.hub import Connection
 from chatbox.chat.protocol import Frame, ProtocolError, error_frame
+from chatbox.events import UserNoticed
 from chatbox.ops.limits import FrameCeiling
 
 log = logging.getLogger("chatbox.socket")
@@ -78,7 +79,7 @@ def _take_user_slot(services, user_id: str, conn_id: str) -> bool:
         return True
     services.metrics.rate_limited("connection")
     if not services.bus.hit("notice:" + user_id, 1, NOTICE_WINDOW):
-        services.hub.signal("user_notice", user_id=user_id, content=CONNECTION_LIMIT_NOTICE)
+        services.hub.signal(UserNoticed(user_id=user_id, content=CONNECTION_LIMIT_NOTICE))
     return False
 
 

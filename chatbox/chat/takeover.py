@@ -12,6 +12,7 @@ import gevent
 
 from chatbox.chat.protocol import Frame, now
 from chatbox.clock import utcnow
+from chatbox.events import ReplyCancelRequested, SessionChanged
 from chatbox.models import AuditEntry
 
 
@@ -22,8 +23,8 @@ class TakeoverError(Exception):
 
 
 class Takeover:
-    def __init__(self, store, sessions, hub, metrics=None):
-        self.store, self.sessions, self.hub, self.metrics = store, sessions, hub, metrics
+    def __init__(self, store, sessions, hub, bus, metrics=None):
+        self.store, self.sessions, self.hub, self.bus, self.metrics = store, sessions, hub, bus, metrics
 
     def start(self, sid: str, admin) -> None:
         """Take the lock (idempotent for its holder), cancel the AI, tell the user. Raises TakeoverError."""
@@ -37,7 +38,7 @@ class Takeover:
                 "ALREADY_ASSISTED",
                 f"session already assisted by another admin: {holder.takeover_name} ({holder.takeover_by})",
             )
-        self.hub.signal("cancel_reply", sid=sid, reason="takeover")
+        self.hub.signal(ReplyCancelRequested(sid=sid, reason="takeover"))
         self._wait_for_reply_to_stop(sid)
         audit(sid, "takeover_start", admin)
         if self.metrics:
@@ -59,12 +60,12 @@ class Takeover:
                 metadata={"admin_id": admin.user_id, "admin_name": name},
             ),
         )
-        self.hub.signal("session_changed", sid=sid)
+        self.hub.signal(SessionChanged(sid=sid))
 
     def _wait_for_reply_to_stop(self, sid: str, timeout: float = 3.0) -> None:
         """Let the cancelled reply (on whichever pod) send its interrupted ``done`` before ``admin_join``."""
         deadline = time.monotonic() + timeout
-        while self.hub.bus.stream_snapshot(sid) is not None and time.monotonic() < deadline:
+        while self.bus.stream_snapshot(sid) is not None and time.monotonic() < deadline:
             gevent.sleep(0.02)
 
     def end(self, sid: str, admin) -> None:
@@ -99,7 +100,7 @@ class Takeover:
             extra={"seq": seq, "message_id": message.message_id},
         )
         self.hub.broadcast(sid, frame, origin=origin)
-        self.hub.signal("session_changed", sid=sid)
+        self.hub.signal(SessionChanged(sid=sid))
         return seq
 
 

@@ -15,6 +15,7 @@ from chatbox.chat.frames import message_frame
 from chatbox.chat.hub import Connection
 from chatbox.chat.protocol import Frame, now
 from chatbox.chat.replies import ReplyJob
+from chatbox.events import SessionChanged
 from chatbox.models import Session
 from chatbox.store import PlainMessage
 
@@ -50,7 +51,7 @@ def transcribe_and_answer(chat, conn: Connection, sid: str, message: PlainMessag
         return
     message.transcript = transcript
     chat.hub.broadcast(sid, message_frame(sid, message))
-    chat.hub.signal("session_changed", sid=sid)
+    chat.hub.signal(SessionChanged(sid=sid))
     if job is not None:
         chat.replies.run(job)
 

@@ -13,6 +13,7 @@ import logging
 import gevent
 
 from chatbox.copilot.ask import transcript
+from chatbox.events import SessionChanged
 
 log = logging.getLogger("chatbox.copilot")
 FEATURE = "handoff_summary"
@@ -62,7 +63,7 @@ class HandoffSummaries:
         if not text:
             return ""
         self.store.set_handoff_summary(sid, text)
-        self.hub.signal("session_changed", sid=sid)
+        self.hub.signal(SessionChanged(sid=sid))
         return text
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from chatbox.chat.protocol import Frame, ProtocolError, now
 from chatbox.chat.sharing import live_share
 from chatbox.errors import ApiError
+from chatbox.events import SessionChanged
 from chatbox.files.links import signed_url
 from chatbox.files.models import FileRecord
 from chatbox.files.receive import Received, receive
@@ -241,5 +242,5 @@ class FileService:
             extra={"seq": seq, "message_id": message.message_id},
         )
         self.hub.broadcast(sid, frame)
-        self.hub.signal("session_changed", sid=sid)
+        self.hub.signal(SessionChanged(sid=sid))
         return frame

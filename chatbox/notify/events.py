@@ -18,7 +18,7 @@ log = logging.getLogger("chatbox.notify")
 
 
 class AlertRouter:
-    """The ``(event, **details)`` listener appended to ``services.alert_listeners``."""
+    """The ``(event, **details)`` callable behind ``services.alert`` (built by ``notify.build``)."""
 
     def __init__(self, settings, notifier, affected_now: Callable[[], int] = lambda: 0):
         self.settings, self.notifier, self.affected_now = settings, notifier, affected_now

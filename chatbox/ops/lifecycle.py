@@ -16,6 +16,7 @@ import gevent
 import gevent.event
 
 from chatbox.clock import utcnow
+from chatbox.events import BarrierPassed, ReplyCancelRequested
 from chatbox.store_calls import calls as store_calls
 
 log = logging.getLogger("chatbox.lifecycle")
@@ -50,7 +51,7 @@ class Lifecycle:
         self.duties = list(duties)
         self._greenlets: list[gevent.Greenlet] = []
         self._barriers: dict[str, gevent.event.Event] = {}
-        hub.on("barrier", self._on_barrier)
+        hub.on_event(BarrierPassed, self._on_barrier)
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex
@@ -122,13 +123,13 @@ class Lifecycle:
         token = uuid.uuid4().hex
         self._barriers[token] = arrived
         try:
-            self.hub.signal("barrier", token=token)
+            self.hub.signal(BarrierPassed(token=token))
             arrived.wait(timeout)
         finally:
             self._barriers.pop(token, None)
 
-    def _on_barrier(self, event: dict) -> None:
-        waiting = self._barriers.get(event.get("token", ""))
+    def _on_barrier(self, event: BarrierPassed) -> None:
+        waiting = self._barriers.get(event.token)
         if waiting is not None:
             waiting.set()
 
@@ -143,7 +144,7 @@ class Lifecycle:
         deadline = time.monotonic() + grace
         if cancel_replies:
             for sid in list(self.replies.running):
-                self.hub.signal("cancel_reply", sid=sid, reason="shutdown")
+                self.hub.signal(ReplyCancelRequested(sid=sid, reason="shutdown"))
         while (self.replies.active() or self.chat.queues.busy()) and time.monotonic() < deadline:
             gevent.sleep(0.05)
         self._flush_bus(max(min(deadline - time.monotonic(), 2.0), 0.1))

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import gevent
 
+from chatbox.events import SessionChanged
+
 from .conftest import ADMIN, make_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -19,7 +21,7 @@ def test_two_dashboards_watch_and_stop(server):
         if len(changes._queues) == 2:
             break
         gevent.sleep(0.05)
-    changes.publish({"sid": "s1"})
+    changes.publish(SessionChanged("s1"))
     gevent.sleep(1.0)
     totals = boards.stop()
     assert totals["dashboards"] == 2 and totals["pages"] == 2 and totals["errors"] == 0

@@ -9,6 +9,7 @@ import gevent
 import pytest
 
 from chatbox.clock import utcnow
+from chatbox.events import SessionChanged
 from chatbox.models import Session
 
 from .conftest import ADMIN, make_session
@@ -103,16 +104,16 @@ def test_the_live_stream_sends_only_the_rows_that_changed(server, inbox):
     try:
         stream.wait_for(": connected")
         Session.objects(id="act1").update_one(set__name="Renamed live")
-        changes.publish({"sid": "act1"})
+        changes.publish(SessionChanged("act1"))
         stream.wait_for("event: row")
         stream.wait_for("Renamed live")
         assert row_ids(stream.text) == ["act1"]  # one row, not the list
         Session.objects(id="act1").update_one(set__end=utcnow())
-        changes.publish({"sid": "act1"})
+        changes.publish(SessionChanged("act1"))
         stream.wait_for('<tr id="row-act1" data-remove="true">')  # it left the "active" view
         before = stream.text.count("event: row")
         for sid in ("help1", "asst1", "help1", "asst1"):  # a burst becomes one event
-            changes.publish({"sid": sid})
+            changes.publish(SessionChanged(sid))
         stream.wait_for('id="row-asst1"')
         gevent.sleep(1.5)
         assert stream.text.count("event: row") == before + 1

@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from conftest import text_of
 
+from chatbox.events import ReplyCancelRequested
 from chatbox.models import Session
 
 from .conftest import VENDORS, provider
@@ -179,7 +180,7 @@ def test_takeover_cancel_closes_the_upstream_request(vendor, fake, llm_server, c
     client = connect("alice", target=server)
     client.send(type="user_message", content="tell me a story")
     first = client.recv_until(lambda f: f["type"] == "ai_response" and f.get("content"))
-    server.services.hub.signal("cancel_reply", sid=first[-1]["session_id"], reason="test")
+    server.services.hub.signal(ReplyCancelRequested(sid=first[-1]["session_id"], reason="test"))
     (request,) = upstream.requests
     assert request.finished.wait(10), "the fake never saw the request end"
     assert request.disconnected
@@ -210,7 +211,7 @@ def test_cancel_while_waiting_for_headers_is_not_retried(vendor, fake, llm_serve
     client.send(type="user_message", content="hello")
     loading = client.recv_until(lambda f: f["type"] == "loading")[-1]
     upstream.wait_for(1)
-    server.services.hub.signal("cancel_reply", sid=loading["session_id"], reason="test")
+    server.services.hub.signal(ReplyCancelRequested(sid=loading["session_id"], reason="test"))
     frames = client.reply()
     assert errors(frames) == [] and frames[-1]["metadata"]["done"] == "true"
     assert upstream.requests[0].finished.wait(10) and upstream.requests[0].disconnected
