@@ -260,6 +260,9 @@ def test_a_reply_streaming_across_a_pause_resumes_whole_on_another_pod(make_serv
     while opcode != websocket.ABNF.OPCODE_CLOSE:
         opcode, data = client.ws.recv_data(control_frame=True)
     assert int.from_bytes(data[:2], "big") == 1012
+    # Pod B has its own round of 1012 closes when it sees Redis back: resume there after it has had it.
+    wait_for(lambda: not pod_b.services.bus.degraded, 10, "pod B back on Redis")
+    gevent.sleep(0.3)
     resumed = Client(pod_b.ws_url + f"?token={token('alice')}&last_seq={reply_seq - 1}")
     sid = resumed.recv()["session_id"]
     frames = resumed.reply(timeout=20)

@@ -31,6 +31,16 @@ def test_dependencies_are_requirements_pins_and_httpx2_is_declared():
     assert "httpx2==2.16.2" in declared  # the LLM adapters import it directly
 
 
+def test_every_package_of_the_tree_is_installed():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    tree = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "chatbox").rglob("__init__.py")
+        if "__pycache__" not in path.parts
+    }
+    assert tree <= listed, f"add to pyproject.toml's packages: {sorted(tree - listed)}"
+
+
 def test_every_command_the_docs_name_exists():
     from chatbox.cli import COMMANDS
 
