@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 
+from greenlet import getcurrent
 from prometheus_client.core import CounterMetricFamily
 from pymongo import monitoring
 
@@ -51,20 +51,23 @@ class StoreCalls:
         self.reads = self.writes = 0
         self.background_reads = self.background_writes = 0
         self._depth = 0  # >0 while inside a counted embedded call (mongomock calls itself: count the outer one)
-        self._local = threading.local()  # per greenlet under gevent
+        # The greenlets (threads) running a sweep; a set, not a thread-local: a local would give every long-lived
+        # socket greenlet that ever touched the store a dict of its own.
+        self._background: set = set()
 
     def count(self, kind: str) -> None:
-        name = ("background_" if getattr(self._local, "background", False) else "") + kind + "s"
+        name = ("background_" if getcurrent() in self._background else "") + kind + "s"
         setattr(self, name, getattr(self, name) + 1)
 
     @contextlib.contextmanager
     def background(self):
         """Count the calls made by this greenlet meanwhile as background work."""
-        self._local.background = True
+        current = getcurrent()
+        self._background.add(current)
         try:
             yield
         finally:
-            self._local.background = False
+            self._background.discard(current)
 
     def snapshot(self) -> tuple[int, int]:
         return self.reads, self.writes

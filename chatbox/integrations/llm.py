@@ -141,15 +141,17 @@ ADAPTERS: dict[str, Callable[..., Provider]] = {
 }
 
 
-def _load_vendor_adapters() -> None:
-    """Import vendor modules so they register; a missing one only removes its type."""
+def _load_vendor_adapters(types: set[str]) -> None:
+    """Import the vendor modules of the configured types so they register (only those: each vendor SDK costs
+    tens of MiB in every worker); a missing one only removes its type."""
     import importlib
 
-    for module in ("openai_llm", "anthropic_llm", "dify_llm"):
+    for kind in sorted(types - set(ADAPTERS)):
+        module = f"chatbox.integrations.{kind}_llm"
         try:
-            importlib.import_module(f"chatbox.integrations.{module}")
+            importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != f"chatbox.integrations.{module}":
+            if exc.name != module:
                 raise
 
 
@@ -157,8 +159,8 @@ class Providers:
     """The configured providers in configuration order, and the default one."""
 
     def __init__(self, settings):
-        _load_vendor_adapters()
         configs = list(settings.providers) or [DEMO_CONFIG]
+        _load_vendor_adapters({config.type for config in configs})
         self._by_id: dict[str, Provider] = {}
         for config in configs:
             factory = ADAPTERS.get(config.type)

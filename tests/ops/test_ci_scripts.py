@@ -100,7 +100,9 @@ def test_a_ready_machine_installs_nothing(tmp_path):
 
 
 def test_make_test_installs_system_packages_before_the_venv():
-    result = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     lines = result.stdout.splitlines()
     assert lines[0] == "scripts/install-system.sh" and "install" in lines[1] and lines[-1] == "scripts/test.sh"
     assert os.access(ROOT / "scripts/install-system.sh", os.X_OK) and os.access(ROOT / "scripts/test.sh", os.X_OK)

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_make_run_calls_python_m_chatbox():
-    result = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.stdout.splitlines()[-1] == ".venv/bin/python -m chatbox"
 
 
