@@ -196,7 +196,7 @@ async def steady(args) -> dict:
     async def user(conn) -> None:
         for _ in range(args.exchanges):
             conn.send(message)
-            await read_reply(conn, win, time.monotonic())
+            await asyncio.wait_for(read_reply(conn, win, time.monotonic()), 30)  # a lost reply fails, not hangs
 
     before = await store_calls(args.metrics_url)
     cpu, started = CpuWindow({"server": args.server_pid, "client": os.getpid(), "llm": args.llm_pid}), time.monotonic()

@@ -47,6 +47,7 @@ def app_env(secret: str, provider_url: str | None, chunk_delay: str = "0") -> di
         "ENCRYPTION_KEY": secrets.token_hex(16),
         "MAX_CONNECTIONS": "20000",
         "RATE_LIMIT": "100000000",
+        "WS_FRAME_RATE": "1000000",  # a load client sends far faster than a person: the per-socket ceiling is off
         "DEMO_CHUNK_DELAY": chunk_delay,
         "MONGO_URI": os.environ.get("BENCH_MONGO_URL", ""),
         "MONGO_DATABASE": "chatbox_bench",
